@@ -1,0 +1,188 @@
+/* JSON lines and console text formatters. */
+#include "format.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/text.h"
+
+static const char *const transport_names[] = {"library", "native", "syslog",
+                                              "daemon"};
+
+static void json_key(struct tl__buf *b, const char *key)
+{
+    tl__buf_add(b, ",\"", 2);
+    tl__json_escape(b, key, strlen(key));
+    tl__buf_add(b, "\":", 2);
+}
+
+static void json_opt(struct tl__buf *b, const char *key, const char *value)
+{
+    if (value != NULL) {
+        json_key(b, key);
+        tl__json_str(b, value);
+    }
+}
+
+static void json_double(struct tl__buf *b, double d)
+{
+    /* JSON has no NaN or infinity, so those become strings. */
+    if (isnan(d)) {
+        tl__buf_adds(b, "\"NaN\"");
+    } else if (isinf(d)) {
+        tl__buf_adds(b, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    } else {
+        tl__buf_printf(b, "%.17g", d);
+    }
+}
+
+static void json_field_value(struct tl__buf *b, const struct tl__field *f)
+{
+    switch (f->type) {
+    case TL_FIELD_STR:
+        tl__buf_addc(b, '"');
+        tl__json_escape(b, f->v.s, f->len);
+        tl__buf_addc(b, '"');
+        break;
+    case TL_FIELD_I64:
+        tl__buf_printf(b, "%" PRId64, f->v.i);
+        break;
+    case TL_FIELD_U64:
+        tl__buf_printf(b, "%" PRIu64, f->v.u);
+        break;
+    case TL_FIELD_F64:
+        json_double(b, f->v.d);
+        break;
+    case TL_FIELD_BOOL:
+        tl__buf_adds(b, f->v.b ? "true" : "false");
+        break;
+    }
+}
+
+static void json_trusted(struct tl__buf *b, const struct tl__record *r)
+{
+    if (r->transport != TL__TRANSPORT_LIBRARY) {
+        json_opt(b, "_transport", transport_names[r->transport]);
+    }
+    if (r->cred.set) {
+        json_key(b, "_pid");
+        tl__buf_printf(b, "%ld", (long)r->cred.pid);
+        json_key(b, "_uid");
+        tl__buf_printf(b, "%lu", (unsigned long)r->cred.uid);
+        json_key(b, "_gid");
+        tl__buf_printf(b, "%lu", (unsigned long)r->cred.gid);
+    }
+    json_opt(b, "_tenant_invalid", r->tenant_invalid);
+}
+
+void tl__format_json(struct tl__buf *b, const struct tl__record *r)
+{
+    size_t i;
+
+    tl__buf_add(b, "{\"ts\":\"", 7);
+    tl__time_rfc3339(b, r->ts_ns);
+    tl__buf_addc(b, '"');
+    json_opt(b, "level", tl_level_name(r->level));
+    json_opt(b, "logger", r->logger);
+    if (r->msg != NULL) {
+        json_key(b, "msg");
+        tl__buf_addc(b, '"');
+        tl__json_escape(b, r->msg, r->msg_len);
+        tl__buf_addc(b, '"');
+    }
+    json_opt(b, "tenant", r->tenant);
+    json_opt(b, "request_id", r->request_id);
+    json_opt(b, "trace_id", r->trace_id);
+    json_opt(b, "span_id", r->span_id);
+    json_trusted(b, r);
+    for (i = 0; i < r->n_fields; i++) {
+        const struct tl__field *f = &r->fields[i];
+
+        if (tl__key_reserved(f->key)) {
+            tl__buf_add(b, ",\"fields.", 9);
+            tl__json_escape(b, f->key, strlen(f->key));
+            tl__buf_add(b, "\":", 2);
+        } else {
+            json_key(b, f->key);
+        }
+        json_field_value(b, f);
+    }
+    tl__buf_add(b, "}\n", 2);
+}
+
+static const char *level_colour(enum tl_level level)
+{
+    if (level <= TL_ERROR) {
+        return "\033[31m";
+    }
+    if (level == TL_WARNING) {
+        return "\033[33m";
+    }
+    return level == TL_DEBUG ? "\033[2m" : "";
+}
+
+static void text_field(struct tl__buf *b, const struct tl__field *f)
+{
+    tl__buf_addc(b, ' ');
+    tl__text_escape(b, f->key, strlen(f->key));
+    tl__buf_addc(b, '=');
+    switch (f->type) {
+    case TL_FIELD_STR:
+        tl__text_escape(b, f->v.s, f->len);
+        break;
+    case TL_FIELD_I64:
+        tl__buf_printf(b, "%" PRId64, f->v.i);
+        break;
+    case TL_FIELD_U64:
+        tl__buf_printf(b, "%" PRIu64, f->v.u);
+        break;
+    case TL_FIELD_F64:
+        tl__buf_printf(b, "%.17g", f->v.d);
+        break;
+    case TL_FIELD_BOOL:
+        tl__buf_adds(b, f->v.b ? "true" : "false");
+        break;
+    }
+}
+
+void tl__format_text(struct tl__buf *b, const struct tl__record *r,
+                     bool colour)
+{
+    const char *tenant = r->tenant ? r->tenant : r->tenant_invalid;
+    size_t i;
+
+    tl__time_rfc3339(b, r->ts_ns);
+    tl__buf_addc(b, ' ');
+    if (colour) {
+        tl__buf_adds(b, level_colour(r->level));
+    }
+    tl__buf_printf(b, "%-7s", tl_level_name(r->level));
+    if (colour) {
+        tl__buf_adds(b, "\033[0m");
+    }
+    if (tenant || r->request_id) {
+        tl__buf_adds(b, " [");
+        tl__text_escape(b, tenant ? tenant : "-", strlen(tenant ? tenant
+                                                                : "-"));
+        if (r->request_id) {
+            tl__buf_addc(b, ' ');
+            tl__text_escape(b, r->request_id, strlen(r->request_id));
+        }
+        tl__buf_addc(b, ']');
+    }
+    if (r->logger) {
+        tl__buf_addc(b, ' ');
+        tl__text_escape(b, r->logger, strlen(r->logger));
+        tl__buf_addc(b, ':');
+    }
+    if (r->msg) {
+        tl__buf_addc(b, ' ');
+        tl__text_escape(b, r->msg, r->msg_len);
+    }
+    for (i = 0; i < r->n_fields; i++) {
+        text_field(b, &r->fields[i]);
+    }
+    tl__buf_addc(b, '\n');
+}

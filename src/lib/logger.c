@@ -1,0 +1,527 @@
+/* The process's logger: lifecycle (closed -> running -> draining ->
+ * closed), producers, the writer thread that alone owns the sinks'
+ * descriptors and the audit store, and the counters. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/text.h"
+#include "audit_store.h"
+#include "config.h"
+#include "context.h"
+#include "format.h"
+#include "queue.h"
+#include "sink.h"
+
+#define BATCH_MAX 256
+#define WAKE_MS 100
+#define DIAG_ERR_MAX 512
+
+enum state { STATE_CLOSED = 0, STATE_RUNNING, STATE_DRAINING };
+
+/* An audit event waiting for its commit; lives on the caller's stack. */
+struct audit_req {
+    struct tl__audit_rec *rec;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int result;
+};
+
+struct tl_logger {
+    pthread_mutex_t life_mu; /* serializes open and close */
+    _Atomic int state;
+    _Atomic int producers;   /* threads between the state check and push */
+    int refs;
+    struct tl__config *cfg;
+    struct tl__queue queue;
+    struct tl__sinks sinks;
+    struct tl__audit_store *audit; /* opened by the writer on first use */
+    pthread_t writer;
+    _Atomic bool reopen;
+    _Atomic int64_t deadline_ns; /* close deadline, 0 while running */
+};
+
+/* The one logger of the process. It is never freed, so a pointer to it
+ * stays safe to use after close (invariant: defined lifecycle). */
+static struct tl_logger the_logger = {
+    .life_mu = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static struct counters {
+    _Atomic uint64_t submitted;
+    _Atomic uint64_t enqueued;
+    _Atomic uint64_t dequeued;
+    _Atomic uint64_t dropped_full;
+    _Atomic uint64_t dropped_closed;
+    _Atomic uint64_t dropped_deadline;
+    _Atomic uint64_t dropped_invalid;
+    _Atomic uint64_t queue_high_water;
+    _Atomic uint64_t audit_committed;
+    _Atomic uint64_t audit_failed;
+    struct tl__sink_stats sinks;
+} counters;
+
+static struct tl_logger *logger_of(struct tl_logger *lg)
+{
+    return lg ? lg : &the_logger;
+}
+
+/* Writes r to stderr with one write(2): the path for records logged while
+ * the logger is not running. */
+static void fallback_write(const struct tl__record *r)
+{
+    struct tl__buf b;
+
+    tl__buf_init(&b);
+    tl__format_json(&b, r);
+    if (!b.oom && write(STDERR_FILENO, b.data, b.len) == (ssize_t)b.len) {
+        atomic_fetch_add(&counters.sinks.fallback, 1);
+    }
+    tl__buf_free(&b);
+}
+
+static int build_record(enum tl_level level, const char *logger_name,
+                        const char *msg, const struct tl_field *fields,
+                        size_t n_fields, struct tl__record **out)
+{
+    struct tl__record_src src = {0};
+    struct tl_context ctx;
+
+    tl__context_current(&ctx);
+    src.level = level;
+    src.logger = logger_name;
+    src.msg = msg;
+    src.msg_len = (size_t)-1;
+    src.tenant = ctx.tenant;
+    src.request_id = ctx.request_id;
+    src.trace_id = ctx.trace_id;
+    src.span_id = ctx.span_id;
+    src.fields = fields;
+    src.n_fields = n_fields;
+    return tl__record_new(&src, out);
+}
+
+static void producer_enter(struct tl_logger *lg)
+{
+    atomic_fetch_add(&lg->producers, 1);
+}
+
+static void producer_leave(struct tl_logger *lg)
+{
+    atomic_fetch_sub(&lg->producers, 1);
+}
+
+int tl_log(struct tl_logger *lg, enum tl_level level, const char *logger_name,
+           const char *msg, const struct tl_field *fields, size_t n_fields)
+{
+    struct tl__record *r = NULL;
+    int result;
+
+    lg = logger_of(lg);
+    atomic_fetch_add(&counters.submitted, 1);
+    if ((unsigned)level > TL_DEBUG || (fields == NULL && n_fields > 0)) {
+        atomic_fetch_add(&counters.dropped_invalid, 1);
+        return TL_EINVAL;
+    }
+    result = build_record(level, logger_name, msg, fields, n_fields, &r);
+    if (result != 0) {
+        atomic_fetch_add(&counters.dropped_invalid, 1);
+        return result;
+    }
+    producer_enter(lg);
+    result = TL_ECLOSED;
+    if (atomic_load(&lg->state) == STATE_RUNNING) {
+        result = tl__queue_push(&lg->queue,
+                                (struct tl__item){TL__ITEM_RECORD, r},
+                                lg->cfg->queue_block);
+    }
+    producer_leave(lg);
+    if (result == 0) {
+        atomic_fetch_add(&counters.enqueued, 1);
+        return 0;
+    }
+    if (result == TL_EFULL) {
+        atomic_fetch_add(&counters.dropped_full, 1);
+    } else {
+        atomic_fetch_add(&counters.dropped_closed, 1);
+        fallback_write(r);
+    }
+    free(r);
+    return result;
+}
+
+int tl_reopen(struct tl_logger *lg)
+{
+    lg = logger_of(lg);
+    producer_enter(lg);
+    if (atomic_load(&lg->state) != STATE_RUNNING) {
+        producer_leave(lg);
+        return TL_ECLOSED;
+    }
+    atomic_store(&lg->reopen, true);
+    tl__queue_wake(&lg->queue);
+    producer_leave(lg);
+    return 0;
+}
+
+static void audit_finish(struct audit_req *req, int result)
+{
+    pthread_mutex_lock(&req->mu);
+    req->result = result;
+    req->done = true;
+    pthread_cond_signal(&req->cv);
+    pthread_mutex_unlock(&req->mu);
+}
+
+static int audit_wait(struct audit_req *req)
+{
+    pthread_mutex_lock(&req->mu);
+    while (!req->done) {
+        pthread_cond_wait(&req->cv, &req->mu);
+    }
+    pthread_mutex_unlock(&req->mu);
+    return req->result;
+}
+
+static int audit_submit(struct tl_logger *lg, struct audit_req *req)
+{
+    int result = TL_ECLOSED;
+
+    producer_enter(lg);
+    if (atomic_load(&lg->state) == STATE_RUNNING) {
+        /* Audit events are never dropped: always wait for room. */
+        result = tl__queue_push(&lg->queue,
+                                (struct tl__item){TL__ITEM_AUDIT, req}, true);
+    }
+    producer_leave(lg);
+    return result == 0 ? audit_wait(req) : result;
+}
+
+int tl_audit(struct tl_logger *lg, const struct tl_audit_event *ev,
+             uint64_t *seq_out)
+{
+    struct audit_req req = {.done = false};
+    struct tl_context ctx;
+    int result;
+
+    lg = logger_of(lg);
+    if (ev == NULL) {
+        return TL_EINVAL;
+    }
+    tl__context_current(&ctx);
+    result = tl__audit_rec_from_event(ev, ctx.tenant, ctx.request_id,
+                                      &req.rec);
+    if (result != 0) {
+        atomic_fetch_add(&counters.audit_failed, 1);
+        return result;
+    }
+    pthread_mutex_init(&req.mu, NULL);
+    pthread_cond_init(&req.cv, NULL);
+    result = audit_submit(lg, &req);
+    if (result == 0 && seq_out != NULL) {
+        *seq_out = req.rec->seq;
+    }
+    atomic_fetch_add(result == 0 ? &counters.audit_committed
+                                 : &counters.audit_failed,
+                     1);
+    pthread_cond_destroy(&req.cv);
+    pthread_mutex_destroy(&req.mu);
+    tl__audit_rec_free(req.rec);
+    return result;
+}
+
+/* Commits the collected audit requests as one group. */
+static void audit_commit(struct tl_logger *lg, struct audit_req **reqs,
+                         size_t n)
+{
+    struct tl__audit_rec *recs[BATCH_MAX];
+    char err[DIAG_ERR_MAX];
+    int result = 0;
+    size_t i;
+
+    if (n == 0) {
+        return;
+    }
+    if (lg->audit == NULL) {
+        result = tl__audit_store_open(lg->cfg->audit_path, &lg->audit, err,
+                                      sizeof(err));
+        if (result != 0) {
+            tl__diag("audit store: %s", err);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        recs[i] = reqs[i]->rec;
+    }
+    if (result == 0) {
+        result = tl__audit_store_append(lg->audit, recs, n);
+    }
+    for (i = 0; i < n; i++) {
+        audit_finish(reqs[i], result != 0 ? result : recs[i]->result);
+    }
+}
+
+static void process(struct tl_logger *lg, struct tl__item *items, size_t n)
+{
+    struct audit_req *audits[BATCH_MAX];
+    size_t i, n_audits = 0;
+
+    for (i = 0; i < n; i++) {
+        if (items[i].kind == TL__ITEM_AUDIT) {
+            audits[n_audits++] = items[i].ptr;
+            continue;
+        }
+        (void)tl__sinks_write(&lg->sinks, items[i].ptr);
+        free(items[i].ptr);
+    }
+    audit_commit(lg, audits, n_audits);
+}
+
+/* Drops items left at the close deadline; audit callers get an error. */
+static void discard(struct tl__item *items, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (items[i].kind == TL__ITEM_AUDIT) {
+            audit_finish(items[i].ptr, TL_ETIMEDOUT);
+            continue;
+        }
+        atomic_fetch_add(&counters.dropped_deadline, 1);
+        free(items[i].ptr);
+    }
+}
+
+static bool past_deadline(struct tl_logger *lg)
+{
+    int64_t deadline = atomic_load(&lg->deadline_ns);
+
+    return deadline != 0 && tl__now_ns() > deadline;
+}
+
+static void note_depth(struct tl_logger *lg)
+{
+    size_t depth, high;
+
+    tl__queue_depth(&lg->queue, &depth, &high);
+    atomic_store(&counters.queue_high_water, high);
+}
+
+static void *writer_main(void *arg)
+{
+    struct tl_logger *lg = arg;
+    struct tl__item items[BATCH_MAX];
+    int n;
+
+    for (;;) {
+        n = tl__queue_pop(&lg->queue, items, BATCH_MAX, WAKE_MS);
+        if (atomic_exchange(&lg->reopen, false)) {
+            tl__sinks_reopen(&lg->sinks);
+        }
+        if (n < 0) {
+            break;
+        }
+        atomic_fetch_add(&counters.dequeued, (uint64_t)n);
+        note_depth(lg);
+        if (past_deadline(lg)) {
+            discard(items, (size_t)n);
+        } else {
+            process(lg, items, (size_t)n);
+        }
+    }
+    return NULL;
+}
+
+static int load_config(const char *path, struct tl__config **out)
+{
+    char err[DIAG_ERR_MAX];
+    int result;
+
+    if (path == NULL) {
+        path = getenv("TENANTLOG_CONFIG");
+    }
+    if (path != NULL && path[0] != '\0') {
+        result = tl__config_load(path, out, err, sizeof(err));
+    } else {
+        result = tl__config_parse(tl__config_default_yaml,
+                                  strlen(tl__config_default_yaml),
+                                  "<default>", out, err, sizeof(err));
+    }
+    if (result != 0) {
+        tl__diag("%s", err);
+    }
+    return result;
+}
+
+static int start_writer(struct tl_logger *lg)
+{
+    sigset_t all, old;
+    int result;
+
+    /* The writer takes no signals: they belong to the application. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    result = -pthread_create(&lg->writer, NULL, writer_main, lg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return result;
+}
+
+static int start(struct tl_logger *lg, struct tl__config *cfg)
+{
+    int result;
+
+    lg->cfg = cfg;
+    result = tl__queue_init(&lg->queue, cfg->queue_capacity);
+    if (result != 0) {
+        return result;
+    }
+    result = tl__sinks_open(&lg->sinks, cfg, &counters.sinks);
+    if (result == 0) {
+        atomic_store(&lg->deadline_ns, 0);
+        atomic_store(&lg->reopen, false);
+        result = start_writer(lg);
+        if (result != 0) {
+            tl__sinks_close(&lg->sinks);
+        }
+    }
+    if (result != 0) {
+        tl__queue_fini(&lg->queue);
+        return result;
+    }
+    lg->refs = 1;
+    atomic_store(&lg->state, STATE_RUNNING);
+    return 0;
+}
+
+static bool same_config(const struct tl__config *a, const struct tl__config *b)
+{
+    return a->text_len == b->text_len &&
+           memcmp(a->text, b->text, a->text_len) == 0;
+}
+
+int tl_logger_open(const char *config_path, struct tl_logger **out)
+{
+    struct tl_logger *lg = &the_logger;
+    struct tl__config *cfg = NULL;
+    int result;
+
+    if (out == NULL) {
+        return TL_EINVAL;
+    }
+    result = load_config(config_path, &cfg);
+    if (result != 0) {
+        return result;
+    }
+    pthread_mutex_lock(&lg->life_mu);
+    if (atomic_load(&lg->state) == STATE_RUNNING) {
+        result = same_config(lg->cfg, cfg) ? 0 : TL_EBUSY;
+        lg->refs += result == 0;
+        tl__config_free(cfg);
+    } else {
+        result = start(lg, cfg);
+        if (result != 0) {
+            tl__config_free(cfg);
+        }
+    }
+    pthread_mutex_unlock(&lg->life_mu);
+    if (result == 0) {
+        *out = lg;
+    }
+    return result;
+}
+
+/* Waits until no producer is between its state check and its push, so
+ * the queue can be torn down safely. */
+static void wait_producers(struct tl_logger *lg)
+{
+    while (atomic_load(&lg->producers) > 0) {
+        sched_yield();
+    }
+}
+
+static void stop(struct tl_logger *lg, int timeout_ms)
+{
+    int64_t timeout_ns = (int64_t)timeout_ms * 1000000;
+
+    atomic_store(&lg->state, STATE_DRAINING);
+    atomic_store(&lg->deadline_ns, tl__now_ns() + timeout_ns);
+    tl__queue_close(&lg->queue);
+    wait_producers(lg);
+    pthread_join(lg->writer, NULL);
+    tl__sinks_close(&lg->sinks);
+    if (lg->audit != NULL) {
+        tl__audit_store_close(lg->audit);
+        lg->audit = NULL;
+    }
+    tl__queue_fini(&lg->queue);
+    tl__config_free(lg->cfg);
+    lg->cfg = NULL;
+    atomic_store(&lg->state, STATE_CLOSED);
+}
+
+int tl_logger_close(struct tl_logger *lg, int timeout_ms)
+{
+    uint64_t dropped_before;
+    int result = 0;
+
+    lg = logger_of(lg);
+    pthread_mutex_lock(&lg->life_mu);
+    if (atomic_load(&lg->state) != STATE_RUNNING) {
+        result = TL_ECLOSED;
+    } else if (--lg->refs == 0) {
+        dropped_before = atomic_load(&counters.dropped_deadline);
+        stop(lg, timeout_ms > 0 ? timeout_ms : lg->cfg->close_timeout_ms);
+        if (atomic_load(&counters.dropped_deadline) != dropped_before) {
+            result = TL_ETIMEDOUT;
+        }
+    }
+    pthread_mutex_unlock(&lg->life_mu);
+    return result;
+}
+
+void tl_stats(struct tl_stats *out)
+{
+    uint64_t enqueued = atomic_load(&counters.enqueued);
+    uint64_t dequeued = atomic_load(&counters.dequeued);
+
+    memset(out, 0, sizeof(*out));
+    out->submitted = atomic_load(&counters.submitted);
+    out->enqueued = enqueued;
+    out->written = atomic_load(&counters.sinks.written);
+    out->dropped_full = atomic_load(&counters.dropped_full);
+    out->dropped_closed = atomic_load(&counters.dropped_closed);
+    out->dropped_deadline = atomic_load(&counters.dropped_deadline);
+    out->dropped_invalid = atomic_load(&counters.dropped_invalid);
+    out->fallback = atomic_load(&counters.sinks.fallback);
+    out->write_errors = atomic_load(&counters.sinks.write_errors);
+    out->tenant_invalid = atomic_load(&counters.sinks.tenant_invalid);
+    out->reopens = atomic_load(&counters.sinks.reopens);
+    out->open_fds = atomic_load(&counters.sinks.open_fds);
+    out->queue_depth = enqueued > dequeued ? enqueued - dequeued : 0;
+    out->queue_high_water = atomic_load(&counters.queue_high_water);
+    out->audit_committed = atomic_load(&counters.audit_committed);
+    out->audit_failed = atomic_load(&counters.audit_failed);
+}
+
+size_t tl_stats_errnos(int *errnos, uint64_t *counts, size_t max)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < TL__ERRNO_SLOTS; i++) {
+        int key = atomic_load(&counters.sinks.errno_keys[i]);
+
+        if (key == 0) {
+            continue;
+        }
+        if (n < max) {
+            errnos[n] = key;
+            counts[n] = atomic_load(&counters.sinks.errno_counts[i]);
+        }
+        n++;
+    }
+    return n;
+}

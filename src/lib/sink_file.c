@@ -1,0 +1,264 @@
+/* The file sink: JSON lines appended to a per-tenant path under a base
+ * folder. Descriptors open lazily, O_APPEND | O_CLOEXEC, one per tenant,
+ * at most FILES_MAX at once (least recently used closed first). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/text.h"
+#include "sink.h"
+
+#define FILES_MAX 64
+/* Folder names for records that cannot use their tenant id. They start
+ * with '_', which no valid tenant id does, so they never collide. */
+#define NO_TENANT_DIR "_system"
+#define QUARANTINE_DIR "_quarantine"
+
+struct open_file {
+    char key[TL__TENANT_MAX + 1]; /* tenant id or one of the _ names */
+    int fd;                       /* -1 when closed */
+    uint64_t last_use;
+};
+
+struct file_sink {
+    struct tl__sink base;
+    char *base_dir; /* absolute, fixed at creation */
+    struct open_file files[FILES_MAX];
+    size_t n_files;
+    uint64_t tick;
+    struct tl__buf path;
+};
+
+static void file_close(struct file_sink *f, struct open_file *of)
+{
+    if (of->fd >= 0) {
+        close(of->fd);
+        of->fd = -1;
+        atomic_fetch_sub(&f->base.stats->open_fds, 1);
+    }
+}
+
+/* Builds base_dir/template with {tenant} replaced by key. The template
+ * was checked when the configuration was parsed: relative, no "..". */
+static const char *build_path(struct file_sink *f, const char *key)
+{
+    const char *t = f->base.conf->path, *hole;
+
+    tl__buf_reset(&f->path);
+    tl__buf_adds(&f->path, f->base_dir);
+    tl__buf_addc(&f->path, '/');
+    while ((hole = strstr(t, "{tenant}")) != NULL) {
+        tl__buf_add(&f->path, t, (size_t)(hole - t));
+        tl__buf_adds(&f->path, key);
+        t = hole + strlen("{tenant}");
+    }
+    tl__buf_adds(&f->path, t);
+    return f->path.oom ? NULL : tl__buf_cstr(&f->path);
+}
+
+/* Creates every missing folder above the file at path. */
+static int make_parents(char *path)
+{
+    char *slash;
+    int result = 0;
+
+    for (slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+            result = -errno;
+        }
+        *slash = '/';
+        if (result != 0) {
+            return result;
+        }
+    }
+    return 0;
+}
+
+static int open_path(char *path)
+{
+    const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+                      O_NOFOLLOW | O_NOCTTY;
+    int fd, result;
+
+    fd = open(path, flags, 0640);
+    if (fd < 0 && errno == ENOENT) {
+        result = make_parents(path);
+        if (result != 0) {
+            return result;
+        }
+        fd = open(path, flags, 0640);
+    }
+    return fd >= 0 ? fd : -errno;
+}
+
+/* Returns the slot for key, evicting the least recently used one when
+ * the table is full. */
+static struct open_file *slot_for(struct file_sink *f, const char *key)
+{
+    struct open_file *lru = NULL;
+    size_t i;
+
+    for (i = 0; i < f->n_files; i++) {
+        if (strcmp(f->files[i].key, key) == 0) {
+            return &f->files[i];
+        }
+        if (lru == NULL || f->files[i].last_use < lru->last_use) {
+            lru = &f->files[i];
+        }
+    }
+    if (f->n_files < FILES_MAX) {
+        lru = &f->files[f->n_files++];
+        lru->fd = -1;
+    } else {
+        file_close(f, lru);
+    }
+    strcpy(lru->key, key);
+    return lru;
+}
+
+static const char *key_for(const struct tl__record *r)
+{
+    if (r->tenant != NULL) {
+        return r->tenant;
+    }
+    return r->tenant_invalid != NULL ? QUARANTINE_DIR : NO_TENANT_DIR;
+}
+
+static int file_fd(struct file_sink *f, const struct tl__record *r)
+{
+    struct open_file *of = slot_for(f, key_for(r));
+    const char *path;
+    int fd;
+
+    of->last_use = ++f->tick;
+    if (of->fd >= 0) {
+        return of->fd;
+    }
+    path = build_path(f, of->key);
+    if (path == NULL) {
+        return -ENOMEM;
+    }
+    fd = open_path(f->path.data);
+    if (fd >= 0) {
+        of->fd = fd;
+        atomic_fetch_add(&f->base.stats->open_fds, 1);
+    }
+    return fd;
+}
+
+static int file_write(struct tl__sink *s, const struct tl__record *r)
+{
+    struct file_sink *f = (struct file_sink *)s;
+    int fd = file_fd(f, r);
+    const char *p;
+    size_t left;
+
+    if (fd < 0) {
+        return fd;
+    }
+    tl__buf_reset(&s->line);
+    tl__format_json(&s->line, r);
+    if (s->line.oom) {
+        return -ENOMEM;
+    }
+    p = s->line.data;
+    left = s->line.len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            int err = errno;
+
+            /* Reopen by path on the next record: the file may be gone. */
+            file_close(f, slot_for(f, key_for(r)));
+            return -err;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    return 0;
+}
+
+static void file_reopen(struct tl__sink *s)
+{
+    struct file_sink *f = (struct file_sink *)s;
+    size_t i;
+
+    for (i = 0; i < f->n_files; i++) {
+        if (f->files[i].fd >= 0) {
+            atomic_fetch_add(&s->stats->reopens, 1);
+        }
+        file_close(f, &f->files[i]);
+    }
+}
+
+static void file_free(struct tl__sink *s)
+{
+    struct file_sink *f = (struct file_sink *)s;
+    size_t i;
+
+    for (i = 0; i < f->n_files; i++) {
+        file_close(f, &f->files[i]);
+    }
+    tl__buf_free(&f->path);
+    free(f->base_dir);
+    free(f);
+}
+
+static const struct tl__sink_ops file_ops = {
+    .write = file_write,
+    .reopen = file_reopen,
+    .free = file_free,
+};
+
+/* Returns base as an absolute path, so a later chdir changes nothing. */
+static char *absolute_dir(const char *base)
+{
+    char cwd[PATH_MAX];
+    struct tl__buf b;
+
+    if (base[0] == '/') {
+        return strdup(base);
+    }
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        return NULL;
+    }
+    tl__buf_init(&b);
+    tl__buf_adds(&b, cwd);
+    tl__buf_addc(&b, '/');
+    tl__buf_adds(&b, strncmp(base, "./", 2) == 0 ? base + 2 : base);
+    if (b.oom) {
+        tl__buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+int tl__sink_file_new(const struct tl__sink_conf *conf, struct tl__sink **out)
+{
+    struct file_sink *f = calloc(1, sizeof(*f));
+
+    if (f == NULL) {
+        return -ENOMEM;
+    }
+    f->base_dir = absolute_dir(conf->base);
+    if (f->base_dir == NULL) {
+        int err = errno ? -errno : -ENOMEM;
+
+        free(f);
+        return err;
+    }
+    f->base.ops = &file_ops;
+    f->base.conf = conf;
+    tl__buf_init(&f->path);
+    *out = &f->base;
+    return 0;
+}
