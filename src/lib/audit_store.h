@@ -45,10 +45,10 @@ void tl__audit_rec_free(struct tl__audit_rec *rec);
 /* Checks rec as tl__audit_store_append does: tenant present and valid,
  * actor_type, actor_id and action present and not empty, outcome one of
  * the three names, every string valid UTF-8, details NULL or one JSON
- * object on one line. Returns 0, TL_ETENANT or TL_EINVAL, and when why is
- * not NULL writes what is wrong to it (at most whylen bytes). */
-int tl__audit_rec_check(const struct tl__audit_rec *rec, char *why,
-                        size_t whylen);
+ * object on one line. Returns 0, TL_ETENANT or TL_EINVAL, and when err is
+ * not NULL writes what is wrong to it (at most errlen bytes). */
+int tl__audit_rec_check(const struct tl__audit_rec *rec, char *err,
+                        size_t errlen);
 
 /* Appends the canonical encoding, version 1, of rec with sequence seq to
  * b. The hash of a row is SHA-256(previous hash || canonical), with 32
@@ -119,7 +119,7 @@ typedef int (*tl__audit_row_fn)(void *user, const struct tl__audit_row *row);
  * not NULL, ordered by tenant and then seq, calling fn for each. Opens
  * the database read-only. Returns 0, fn's non-zero value, TL_ESTORE when
  * the database cannot be read, or TL_ETENANT when tenant is invalid or
- * has no rows; every error except fn's comes with a message in err. */
+ * has no rows. Every error except fn's comes with a message in err. */
 int tl__audit_read(const char *path, const char *tenant, tl__audit_row_fn fn,
                    void *user, char *err, size_t errlen);
 
