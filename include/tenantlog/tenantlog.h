@@ -190,6 +190,7 @@ struct tl_stats {
     uint64_t submitted;         /* tl_log calls */
     uint64_t enqueued;          /* records accepted into the queue */
     uint64_t written;           /* records written to every routed sink */
+    uint64_t write_failed;      /* records that a routed sink failed */
     uint64_t dropped_full;      /* queue full with the "drop" policy */
     uint64_t dropped_closed;    /* logged while not running */
     uint64_t dropped_deadline;  /* still queued at the close deadline */

@@ -492,6 +492,7 @@ void tl_stats(struct tl_stats *out)
     out->submitted = atomic_load(&counters.submitted);
     out->enqueued = enqueued;
     out->written = atomic_load(&counters.sinks.written);
+    out->write_failed = atomic_load(&counters.sinks.write_failed);
     out->dropped_full = atomic_load(&counters.dropped_full);
     out->dropped_closed = atomic_load(&counters.dropped_closed);
     out->dropped_deadline = atomic_load(&counters.dropped_deadline);

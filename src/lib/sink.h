@@ -16,6 +16,7 @@
 /* Counters the owning thread updates and any thread may read. */
 struct tl__sink_stats {
     _Atomic uint64_t written;      /* records written by every routed sink */
+    _Atomic uint64_t write_failed; /* records that a routed sink failed */
     _Atomic uint64_t write_errors; /* failed writes, all sinks */
     _Atomic uint64_t fallback;     /* records sent to stderr instead */
     _Atomic uint64_t tenant_invalid;

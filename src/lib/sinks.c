@@ -181,9 +181,9 @@ int tl__sinks_write(struct tl__sinks *set, const struct tl__record *r)
             }
         }
     }
-    if (first == 0) {
-        atomic_fetch_add(&set->stats->written, 1);
-    }
+    atomic_fetch_add(first == 0 ? &set->stats->written
+                                : &set->stats->write_failed,
+                     1);
     return first;
 }
 
