@@ -1,6 +1,7 @@
 /* Escaping for JSON and terminals, tenant id validation, timestamps. */
 #include "text.h"
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -128,6 +129,28 @@ void tl__json_str(struct tl__buf *b, const char *s)
     tl__buf_addc(b, '"');
     tl__json_escape(b, s, strlen(s));
     tl__buf_addc(b, '"');
+}
+
+void tl__json_double(struct tl__buf *b, double d)
+{
+    size_t start = b->len, i;
+
+    if (isnan(d)) {
+        tl__buf_adds(b, "\"NaN\"");
+        return;
+    }
+    if (isinf(d)) {
+        tl__buf_adds(b, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    tl__buf_printf(b, "%.17g", d);
+    /* printf follows LC_NUMERIC, so a locale with a decimal comma writes
+     * "1,5"; JSON needs the dot. */
+    for (i = start; i < b->len; i++) {
+        if (b->data[i] == ',') {
+            b->data[i] = '.';
+        }
+    }
 }
 
 void tl__text_escape(struct tl__buf *b, const char *s, size_t len)

@@ -21,6 +21,11 @@ void tl__json_escape(struct tl__buf *b, const char *s, size_t len);
 /* Appends s as a quoted JSON string; NULL becomes null. */
 void tl__json_str(struct tl__buf *b, const char *s);
 
+/* Appends d as a JSON number with 17 significant digits, whatever the
+ * locale. JSON has no NaN or infinity, so those become the strings "NaN",
+ * "Infinity" and "-Infinity". */
+void tl__json_double(struct tl__buf *b, double d);
+
 /* Appends s[0..len) for a terminal: printable UTF-8 stays, everything
  * else (controls, DEL, C1, invalid bytes) becomes \xNN or \u{NNNN}. */
 void tl__text_escape(struct tl__buf *b, const char *s, size_t len);

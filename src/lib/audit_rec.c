@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,30 +175,6 @@ int tl__audit_rec_check(const struct tl__audit_rec *rec, char *err,
     return 0;
 }
 
-/* Appends d the way format.c writes doubles (%.17g). NaN and the
- * infinities become strings because JSON has no literal for them. */
-static void details_double(struct tl__buf *b, double d)
-{
-    size_t start = b->len, i;
-
-    if (isnan(d)) {
-        tl__buf_adds(b, "\"NaN\"");
-        return;
-    }
-    if (isinf(d)) {
-        tl__buf_adds(b, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-        return;
-    }
-    tl__buf_printf(b, "%.17g", d);
-    /* printf follows LC_NUMERIC, so a locale with a decimal comma writes
-     * "1,5". Stored details must not depend on the locale. */
-    for (i = start; i < b->len; i++) {
-        if (b->data[i] == ',') {
-            b->data[i] = '.';
-        }
-    }
-}
-
 static int details_value(struct tl__buf *b, const struct tl_field *f,
                          size_t index)
 {
@@ -220,7 +195,7 @@ static int details_value(struct tl__buf *b, const struct tl_field *f,
         tl__buf_printf(b, "%" PRIu64, f->v.u);
         return 0;
     case TL_FIELD_F64:
-        details_double(b, f->v.d);
+        tl__json_double(b, f->v.d);
         return 0;
     case TL_FIELD_BOOL:
         tl__buf_adds(b, f->v.b ? "true" : "false");

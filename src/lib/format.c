@@ -2,7 +2,6 @@
 #include "format.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,18 +25,6 @@ static void json_opt(struct tl__buf *b, const char *key, const char *value)
     }
 }
 
-static void json_double(struct tl__buf *b, double d)
-{
-    /* JSON has no NaN or infinity, so those become strings. */
-    if (isnan(d)) {
-        tl__buf_adds(b, "\"NaN\"");
-    } else if (isinf(d)) {
-        tl__buf_adds(b, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-    } else {
-        tl__buf_printf(b, "%.17g", d);
-    }
-}
-
 static void json_field_value(struct tl__buf *b, const struct tl__field *f)
 {
     switch (f->type) {
@@ -53,7 +40,7 @@ static void json_field_value(struct tl__buf *b, const struct tl__field *f)
         tl__buf_printf(b, "%" PRIu64, f->v.u);
         break;
     case TL_FIELD_F64:
-        json_double(b, f->v.d);
+        tl__json_double(b, f->v.d);
         break;
     case TL_FIELD_BOOL:
         tl__buf_adds(b, f->v.b ? "true" : "false");
