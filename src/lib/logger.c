@@ -14,6 +14,7 @@
 #include "config.h"
 #include "context.h"
 #include "format.h"
+#include "logger.h"
 #include "queue.h"
 #include "sink.h"
 
@@ -116,23 +117,11 @@ static void producer_leave(struct tl_logger *lg)
     atomic_fetch_sub(&lg->producers, 1);
 }
 
-int tl_log(struct tl_logger *lg, enum tl_level level, const char *logger_name,
-           const char *msg, const struct tl_field *fields, size_t n_fields)
+/* Queues r, or counts it and sends it to the fallback path. Takes r. */
+static int enqueue(struct tl_logger *lg, struct tl__record *r)
 {
-    struct tl__record *r = NULL;
     int result;
 
-    lg = logger_of(lg);
-    atomic_fetch_add(&counters.submitted, 1);
-    if ((unsigned)level > TL_DEBUG || (fields == NULL && n_fields > 0)) {
-        atomic_fetch_add(&counters.dropped_invalid, 1);
-        return TL_EINVAL;
-    }
-    result = build_record(level, logger_name, msg, fields, n_fields, &r);
-    if (result != 0) {
-        atomic_fetch_add(&counters.dropped_invalid, 1);
-        return result;
-    }
     producer_enter(lg);
     result = TL_ECLOSED;
     if (atomic_load(&lg->state) == STATE_RUNNING) {
@@ -153,6 +142,45 @@ int tl_log(struct tl_logger *lg, enum tl_level level, const char *logger_name,
     }
     free(r);
     return result;
+}
+
+static bool args_valid(enum tl_level level, const struct tl_field *fields,
+                       size_t n_fields)
+{
+    return (unsigned)level <= TL_DEBUG && (fields != NULL || n_fields == 0);
+}
+
+int tl_log(struct tl_logger *lg, enum tl_level level, const char *logger_name,
+           const char *msg, const struct tl_field *fields, size_t n_fields)
+{
+    struct tl__record *r = NULL;
+    int result = TL_EINVAL;
+
+    atomic_fetch_add(&counters.submitted, 1);
+    if (args_valid(level, fields, n_fields)) {
+        result = build_record(level, logger_name, msg, fields, n_fields, &r);
+    }
+    if (result != 0) {
+        atomic_fetch_add(&counters.dropped_invalid, 1);
+        return result;
+    }
+    return enqueue(logger_of(lg), r);
+}
+
+int tl__log_src(struct tl_logger *lg, const struct tl__record_src *src)
+{
+    struct tl__record *r = NULL;
+    int result = TL_EINVAL;
+
+    atomic_fetch_add(&counters.submitted, 1);
+    if (args_valid(src->level, src->fields, src->n_fields)) {
+        result = tl__record_new(src, &r);
+    }
+    if (result != 0) {
+        atomic_fetch_add(&counters.dropped_invalid, 1);
+        return result;
+    }
+    return enqueue(logger_of(lg), r);
 }
 
 int tl_reopen(struct tl_logger *lg)
@@ -202,36 +230,43 @@ static int audit_submit(struct tl_logger *lg, struct audit_req *req)
     return result == 0 ? audit_wait(req) : result;
 }
 
-int tl_audit(struct tl_logger *lg, const struct tl_audit_event *ev,
-             uint64_t *seq_out)
+int tl__audit_rec_submit(struct tl_logger *lg, struct tl__audit_rec *rec)
 {
-    struct audit_req req = {.done = false};
-    struct tl_context ctx;
+    struct audit_req req = {.rec = rec, .done = false};
     int result;
 
-    lg = logger_of(lg);
-    if (ev == NULL) {
-        return TL_EINVAL;
-    }
-    tl__context_current(&ctx);
-    result = tl__audit_rec_from_event(ev, ctx.tenant, ctx.request_id,
-                                      &req.rec);
-    if (result != 0) {
-        atomic_fetch_add(&counters.audit_failed, 1);
-        return result;
-    }
     pthread_mutex_init(&req.mu, NULL);
     pthread_cond_init(&req.cv, NULL);
-    result = audit_submit(lg, &req);
-    if (result == 0 && seq_out != NULL) {
-        *seq_out = req.rec->seq;
-    }
+    result = audit_submit(logger_of(lg), &req);
     atomic_fetch_add(result == 0 ? &counters.audit_committed
                                  : &counters.audit_failed,
                      1);
     pthread_cond_destroy(&req.cv);
     pthread_mutex_destroy(&req.mu);
-    tl__audit_rec_free(req.rec);
+    return result;
+}
+
+int tl_audit(struct tl_logger *lg, const struct tl_audit_event *ev,
+             uint64_t *seq_out)
+{
+    struct tl__audit_rec *rec;
+    struct tl_context ctx;
+    int result;
+
+    if (ev == NULL) {
+        return TL_EINVAL;
+    }
+    tl__context_current(&ctx);
+    result = tl__audit_rec_from_event(ev, ctx.tenant, ctx.request_id, &rec);
+    if (result != 0) {
+        atomic_fetch_add(&counters.audit_failed, 1);
+        return result;
+    }
+    result = tl__audit_rec_submit(lg, rec);
+    if (result == 0 && seq_out != NULL) {
+        *seq_out = rec->seq;
+    }
+    tl__audit_rec_free(rec);
     return result;
 }
 
