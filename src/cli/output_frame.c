@@ -133,13 +133,8 @@ json_t *tl__cli_frame_record(const struct tl__cli_rec *r,
     }
     failed |= set_text(obj, "request_id", r->request_id, scratch);
     fields = fields_object(r->fields, r->n_fields, scratch);
-    if (tl_tenant_valid(r->tenant)) {
-        failed |= set_text(obj, "tenant", r->tenant, scratch);
-    } else if (r->tenant != NULL && fields != NULL) {
-        /* The daemon rejects a frame with an invalid tenant id, so the id
-         * travels as a field and the record is still imported. */
-        failed |= set_text(fields, "tenant_invalid", r->tenant, scratch);
-    }
+    /* The daemon quarantines a record whose tenant id is invalid. */
+    failed |= set_text(obj, "tenant", r->tenant, scratch);
     if (fields != NULL && json_object_size(fields) > 0) {
         failed |= json_object_set(obj, "fields", fields);
     }

@@ -139,9 +139,16 @@ static int level_get(json_t *obj, enum tl_level *level,
     return 0;
 }
 
-/* Reads the tenant member, which audit events require. */
-static int tenant_get(json_t *obj, bool required, const char **tenant,
-                      struct tl__native_err *err)
+/* Longest invalid tenant id a record may carry into quarantine. */
+#define QUARANTINE_MAX 256
+
+/* Reads the tenant member, which audit events require. With quarantine
+ * set (records), an invalid id is kept so that the record is written to
+ * the quarantine file and counted, as the library does; an id holding a
+ * NUL byte or longer than QUARANTINE_MAX is still rejected, because a
+ * NUL would cut it short into what may be a valid tenant's id. */
+static int tenant_get(json_t *obj, bool required, bool quarantine,
+                      const char **tenant, struct tl__native_err *err)
 {
     json_t *v = json_object_get(obj, "tenant");
     const char *s;
@@ -156,6 +163,11 @@ static int tenant_get(json_t *obj, bool required, const char **tenant,
         return fail(err, "invalid_member", "\"tenant\" must be a string");
     }
     s = json_string_value(v);
+    if (quarantine && strlen(s) == json_string_length(v) &&
+        json_string_length(v) <= QUARANTINE_MAX) {
+        *tenant = s;
+        return 0;
+    }
     if (!tl__tenant_valid(s, json_string_length(v))) {
         return fail(err, "invalid_tenant", "tenant id \"%.64s\" does not "
                     "match [A-Za-z0-9][A-Za-z0-9._-]{0,63} or is . or ..",
@@ -271,7 +283,7 @@ static int record_context(json_t *obj, struct tl__record_src *src,
 {
     int rc;
 
-    rc = tenant_get(obj, false, &src->tenant, err);
+    rc = tenant_get(obj, false, true, &src->tenant, err);
     if (rc == 0) {
         rc = str_get(obj, "request_id", TL__ID_MAX, false, &src->request_id,
                      NULL, err);
@@ -437,7 +449,7 @@ static int audit_fill(json_t *obj, struct tl__audit_rec *rec,
         rc = ts_get(obj, &rec->ts_ns, err);
     }
     if (rc == 0) {
-        rc = tenant_get(obj, true, &tenant, err);
+        rc = tenant_get(obj, true, false, &tenant, err);
     }
     if (rc == 0) {
         rec->tenant = strdup(tenant);

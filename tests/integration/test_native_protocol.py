@@ -192,15 +192,30 @@ class NativeProtocol(unittest.TestCase):
         self.assertEqual(rec[0]["arr"], '[1,"x"]')
         self.assertEqual(rec[0]["none"], "null")
 
+    def test_invalid_tenant_quarantined(self):
+        bad = ["../x", "a/b", "..", ".", "/etc", "a\nb"]
+        for seq, tenant in enumerate(bad, start=1):
+            self.peer.send({"type": "record", "seq": seq, "tenant": tenant,
+                            "msg": f"q{seq}"})
+        frames = self.peer.until_ack(len(bad))
+        self.assertEqual([f for f in frames if f["type"] == "error"], [])
+        rec = daemon.records("_quarantine")
+        got = {r["msg"]: r for r in rec if r["msg"].startswith("q")}
+        for seq, tenant in enumerate(bad, start=1):
+            self.assertEqual(got[f"q{seq}"]["_tenant_invalid"], tenant)
+            self.assertNotIn("tenant", got[f"q{seq}"])
+        # Nothing was written outside the file sink's base folder.
+        self.assertFalse(os.path.exists(os.path.join(daemon.folder, "x")))
+        self.assertFalse(os.path.exists("/etc/app.log"))
+
     def test_error_frames(self):
         actor = {"type": "user", "id": "u1"}
         cases = [
             ({"type": "bogus"}, "unknown_type"),
             ({}, "missing_member"),
             ({"type": "record", "msg": 5}, "invalid_member"),
-            ({"type": "record", "tenant": "../x"}, "invalid_tenant"),
-            ({"type": "record", "tenant": "a/b"}, "invalid_tenant"),
-            ({"type": "record", "tenant": ".."}, "invalid_tenant"),
+            ({"type": "record", "tenant": "acme\u0000x"}, "invalid_tenant"),
+            ({"type": "record", "tenant": "x" * 257}, "invalid_tenant"),
             ({"type": "record", "level": "loud"}, "invalid_member"),
             ({"type": "record", "ts": "yesterday"}, "invalid_member"),
             ({"type": "record", "tennant": "acme"}, "invalid_member"),
