@@ -13,7 +13,7 @@ struct frame {
     char request_id[TL__ID_MAX + 1];
     char trace_id[TL__ID_MAX + 1];
     char span_id[TL__ID_MAX + 1];
-    /* Bit i is set when member i holds a value; unset members inherit
+    /* Bit i is set when member i has a value; unset members inherit
      * the value of the frame below. */
     unsigned set;
 };

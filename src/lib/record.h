@@ -13,7 +13,8 @@
 /* Largest record accepted, counting every string and field. */
 #define TL__RECORD_MAX (1u << 20)
 
-/* Where the record came from, written as the trusted "_transport" key. */
+/* The transport a record arrived by, written as the trusted "_transport"
+ * key. */
 enum tl__transport {
     TL__TRANSPORT_LIBRARY = 0, /* in-process; no trusted keys written */
     TL__TRANSPORT_NATIVE,      /* the daemon's native socket */
