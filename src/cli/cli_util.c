@@ -76,3 +76,25 @@ int tl__cli_bad_option(const char *cmd)
     fprintf(stderr, "Run 'tenantlog %s --help' for usage.\n", cmd);
     return TL__EXIT_USAGE;
 }
+
+int tl__cli_getopt(const char *cmd, int argc, char **argv,
+                   const struct option *longopts, const char *usage,
+                   tl__cli_apply_fn apply, void *opts)
+{
+    int opt;
+
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(usage, stdout);
+            return TL__EXIT_OK;
+        }
+        if (opt == '?' || opt == ':') {
+            return tl__cli_bad_option(cmd);
+        }
+        if (apply(opt, optarg, opts) != 0) {
+            return TL__EXIT_USAGE;
+        }
+    }
+    return -1;
+}

@@ -3,6 +3,7 @@
 #ifndef TL_CLI_CLI_UTIL_H
 #define TL_CLI_CLI_UTIL_H
 
+#include <getopt.h>
 #include <stdint.h>
 
 #include "tenantlog/tenantlog.h"
@@ -29,6 +30,17 @@ int tl__cli_parse_level(const char *cmd, const char *opt, const char *value,
 /* Checks a tenant id for option opt; prints a usage error explaining the
  * rule and returns -1 when it is invalid. */
 int tl__cli_check_tenant(const char *cmd, const char *opt, const char *value);
+
+/* Applies one option of a subcommand to its options struct. Returns 0,
+ * or -1 after printing a usage error. */
+typedef int (*tl__cli_apply_fn)(int opt, const char *arg, void *opts);
+
+/* Runs getopt_long over argv with longopts (and -h), printing usage on
+ * -h/--help and calling apply for every other option. Returns -1 to go
+ * on, with optind at the first operand, or the exit status. */
+int tl__cli_getopt(const char *cmd, int argc, char **argv,
+                   const struct option *longopts, const char *usage,
+                   tl__cli_apply_fn apply, void *opts);
 
 /* Completes the message getopt_long printed for a bad option with a hint
  * to run --help, and returns TL__EXIT_USAGE. */

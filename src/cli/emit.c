@@ -91,8 +91,10 @@ static const struct option long_options[] = {
 };
 
 /* Applies one option. Returns 0, or -1 after printing a usage error. */
-static int apply_option(int opt, const char *arg, struct emit_opts *o)
+static int apply_option(int opt, const char *arg, void *opts)
 {
+    struct emit_opts *o = opts;
+
     switch (opt) {
     case OPT_TENANT:
         o->tenant = arg;
@@ -128,20 +130,12 @@ static int apply_option(int opt, const char *arg, struct emit_opts *o)
 /* Parses argv into *o. Returns -1 to go on, or the exit status. */
 static int parse_args(int argc, char **argv, struct emit_opts *o)
 {
-    int opt;
+    int status;
 
-    optind = 0;
-    while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(usage_text, stdout);
-            return TL__EXIT_OK;
-        }
-        if (opt == '?' || opt == ':') {
-            return tl__cli_bad_option(CMD);
-        }
-        if (apply_option(opt, optarg, o) != 0) {
-            return TL__EXIT_USAGE;
-        }
+    status = tl__cli_getopt(CMD, argc, argv, long_options, usage_text,
+                            apply_option, o);
+    if (status != -1) {
+        return status;
     }
     if (optind < argc) {
         return tl__cli_usage_error(CMD, "unexpected argument '%s'",

@@ -2,6 +2,8 @@
 #include "text.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -206,6 +208,18 @@ bool tl__tenant_valid(const char *s, size_t len)
 bool tl_tenant_valid(const char *s)
 {
     return s != NULL && tl__tenant_valid(s, strnlen(s, TL__TENANT_MAX + 1));
+}
+
+void tl__errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }
 
 int64_t tl__now_ns(void)

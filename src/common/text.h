@@ -37,6 +37,11 @@ size_t tl__utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 /* Validates a tenant id of len bytes (see tl_tenant_valid). */
 bool tl__tenant_valid(const char *s, size_t len);
 
+/* Formats a message into err (errlen bytes, truncated), unless err is
+ * NULL or errlen is 0. */
+void tl__errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Wall-clock time in nanoseconds since the Unix epoch. */
 int64_t tl__now_ns(void);
 

@@ -44,21 +44,6 @@ static const struct {
      true},
 };
 
-static void err_set(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void err_set(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static bool utf8_valid(const char *s, size_t len)
 {
     size_t i = 0, n;
@@ -180,26 +165,26 @@ static int db_open_ro(const char *path, sqlite3 **out, char *err,
      * unreadable file, so check first and report the errno. */
     if (access(path, R_OK) != 0) {
         result = errno;
-        err_set(err, errlen, "cannot open audit database %s: %s", path,
+        tl__errf(err, errlen, "cannot open audit database %s: %s", path,
                 strerror(result));
         return TL_ESTORE;
     }
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
-        err_set(err, errlen, "cannot open audit database %s: %s", path,
+        tl__errf(err, errlen, "cannot open audit database %s: %s", path,
                 db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return TL_ESTORE;
     }
     sqlite3_busy_timeout(db, TL__AUDIT_BUSY_TIMEOUT_MS);
     if (tl__audit_db_version(db, &version) != 0) {
-        err_set(err, errlen, "cannot read audit database %s: %s", path,
+        tl__errf(err, errlen, "cannot read audit database %s: %s", path,
                 sqlite3_errmsg(db));
     } else if (version == 0) {
-        err_set(err, errlen, "%s is not a tenantlog audit database (schema "
+        tl__errf(err, errlen, "%s is not a tenantlog audit database (schema "
                 "version 0)", path);
     } else if (version != TL__AUDIT_SCHEMA_VERSION) {
-        err_set(err, errlen, "audit database %s has schema version %d; this "
+        tl__errf(err, errlen, "audit database %s has schema version %d; this "
                 "tenantlog reads version %d only", path, version,
                 TL__AUDIT_SCHEMA_VERSION);
     } else {
@@ -229,7 +214,7 @@ static int rows_walk(sqlite3 *db, sqlite3_stmt *s, const char *path,
         }
     }
     if (rc != SQLITE_DONE) {
-        err_set(err, errlen, "cannot read audit database %s: %s", path,
+        tl__errf(err, errlen, "cannot read audit database %s: %s", path,
                 sqlite3_errmsg(db));
         return TL_ESTORE;
     }
@@ -245,7 +230,7 @@ int tl__audit_read(const char *path, const char *tenant, tl__audit_row_fn fn,
     int result;
 
     if (tenant != NULL && !tl_tenant_valid(tenant)) {
-        err_set(err, errlen, "invalid tenant id \"%s\": expected "
+        tl__errf(err, errlen, "invalid tenant id \"%s\": expected "
                 "[A-Za-z0-9][A-Za-z0-9._-]{0,63}", tenant);
         return TL_ETENANT;
     }
@@ -255,7 +240,7 @@ int tl__audit_read(const char *path, const char *tenant, tl__audit_row_fn fn,
     }
     if (sqlite3_prepare_v2(db, tenant ? SELECT_TENANT : SELECT_ALL, -1, &s,
                            NULL) != SQLITE_OK) {
-        err_set(err, errlen, "cannot read audit database %s: %s", path,
+        tl__errf(err, errlen, "cannot read audit database %s: %s", path,
                 sqlite3_errmsg(db));
         result = TL_ESTORE;
         goto done;
@@ -265,7 +250,7 @@ int tl__audit_read(const char *path, const char *tenant, tl__audit_row_fn fn,
     }
     result = rows_walk(db, s, path, fn, user, err, errlen, &count);
     if (result == 0 && tenant != NULL && count == 0) {
-        err_set(err, errlen, "no audit rows for tenant %s in %s", tenant,
+        tl__errf(err, errlen, "no audit rows for tenant %s in %s", tenant,
                 path);
         result = TL_ETENANT;
     }
@@ -402,7 +387,7 @@ int tl__audit_verify(const char *path, const char *tenant,
     if (result == 0) {
         verdict_emit(&vf);
     } else if (vf.error != 0) {
-        err_set(err, errlen, "verifying %s failed: %s", path,
+        tl__errf(err, errlen, "verifying %s failed: %s", path,
                 tl_strerror(vf.error));
     }
     free(vf.tenant);

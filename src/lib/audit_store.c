@@ -79,21 +79,6 @@ struct tl__audit_store {
     char why[256];            /* what failed in the current batch */
 };
 
-static void err_set(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void err_set(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int tl__audit_db_version(sqlite3 *db, int *out)
 {
     sqlite3_stmt *s = NULL;
@@ -124,7 +109,7 @@ static int parents_create(const char *path, char *err, size_t errlen)
         *slash = '\0';
         if (mkdir(copy, DIR_MODE) != 0 && errno != EEXIST) {
             result = -errno;
-            err_set(err, errlen, "cannot create folder %s: %s", copy,
+            tl__errf(err, errlen, "cannot create folder %s: %s", copy,
                     strerror(-result));
             break;
         }
@@ -147,7 +132,7 @@ static int file_create(const char *path, char *err, size_t errlen)
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FILE_MODE);
     if (fd < 0) {
         result = -errno;
-        err_set(err, errlen, "cannot open audit database %s: %s", path,
+        tl__errf(err, errlen, "cannot open audit database %s: %s", path,
                 strerror(-result));
         return result;
     }
@@ -159,7 +144,7 @@ static int exec_sql(struct tl__audit_store *st, const char *sql, char *err,
                     size_t errlen)
 {
     if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-        err_set(err, errlen, "audit database %s: %s: %s", st->path, sql,
+        tl__errf(err, errlen, "audit database %s: %s: %s", st->path, sql,
                 sqlite3_errmsg(st->db));
         return TL_ESTORE;
     }
@@ -183,7 +168,7 @@ static int db_configure(struct tl__audit_store *st, char *err, size_t errlen)
     if (mode != NULL && strcmp((const char *)mode, "wal") == 0) {
         result = 0;
     } else {
-        err_set(err, errlen, "audit database %s: cannot switch to WAL mode: "
+        tl__errf(err, errlen, "audit database %s: cannot switch to WAL mode: "
                 "%s", st->path, mode ? (const char *)mode
                                      : sqlite3_errmsg(st->db));
     }
@@ -209,12 +194,12 @@ static int schema_create(struct tl__audit_store *st, char *err,
     }
     sqlite3_finalize(s);
     if (objects < 0) {
-        err_set(err, errlen, "cannot read audit database %s: %s", st->path,
+        tl__errf(err, errlen, "cannot read audit database %s: %s", st->path,
                 sqlite3_errmsg(st->db));
         return TL_ESTORE;
     }
     if (objects > 0) {
-        err_set(err, errlen, "%s is not a tenantlog audit database: it has "
+        tl__errf(err, errlen, "%s is not a tenantlog audit database: it has "
                 "tables but no schema version; choose another path",
                 st->path);
         return TL_ESTORE;
@@ -234,13 +219,13 @@ static int schema_ensure(struct tl__audit_store *st, char *err,
         return result;
     }
     if (tl__audit_db_version(st->db, &version) != 0) {
-        err_set(err, errlen, "cannot read audit database %s: %s", st->path,
+        tl__errf(err, errlen, "cannot read audit database %s: %s", st->path,
                 sqlite3_errmsg(st->db));
         result = TL_ESTORE;
     } else if (version == 0) {
         result = schema_create(st, err, errlen);
     } else if (version != TL__AUDIT_SCHEMA_VERSION) {
-        err_set(err, errlen, "audit database %s has schema version %d; this "
+        tl__errf(err, errlen, "audit database %s has schema version %d; this "
                 "tenantlog reads version %d only", st->path, version,
                 TL__AUDIT_SCHEMA_VERSION);
         result = TL_ESTORE;
@@ -261,7 +246,7 @@ static int stmts_prepare(struct tl__audit_store *st, char *err,
         if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
                                SQLITE_PREPARE_PERSISTENT, &st->stmts[i],
                                NULL) != SQLITE_OK) {
-            err_set(err, errlen, "audit database %s: cannot prepare %s: %s",
+            tl__errf(err, errlen, "audit database %s: cannot prepare %s: %s",
                     st->path, stmt_sql[i], sqlite3_errmsg(st->db));
             return TL_ESTORE;
         }
@@ -281,7 +266,7 @@ static int db_open(struct tl__audit_store *st, char *err, size_t errlen)
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                             SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
-        err_set(err, errlen, "cannot open audit database %s: %s", st->path,
+        tl__errf(err, errlen, "cannot open audit database %s: %s", st->path,
                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
         return TL_ESTORE;
     }
@@ -302,13 +287,13 @@ int tl__audit_store_open(const char *path, struct tl__audit_store **out,
     int result;
 
     if (path == NULL || path[0] == '\0') {
-        err_set(err, errlen, "no audit database path configured");
+        tl__errf(err, errlen, "no audit database path configured");
         return TL_ESTORE;
     }
     st = calloc(1, sizeof(*st));
     if (st == NULL || (st->path = strdup(path)) == NULL) {
         free(st);
-        err_set(err, errlen, "audit database %s: out of memory", path);
+        tl__errf(err, errlen, "audit database %s: out of memory", path);
         return -ENOMEM;
     }
     tl__buf_init(&st->canonical);
