@@ -129,7 +129,9 @@ TL_API int tl_logger_close(struct tl_logger *lg, int timeout_ms);
  * blocks when the queue policy is "drop"; blocks while the queue is full
  * when it is "block" (the default). Returns 0 when queued, TL_ECLOSED
  * when the logger is not running (the record goes to the fallback path
- * and is counted), TL_EFULL when dropped, TL_ETOOBIG.
+ * and is counted), TL_EFULL when dropped, TL_EINVAL for an invalid
+ * level or field type, TL_ETOOBIG past 1 MiB, or -ENOMEM. The last three
+ * count the record in dropped_invalid.
  */
 TL_API int tl_log(struct tl_logger *lg, enum tl_level level,
                   const char *logger_name, const char *msg,

@@ -56,6 +56,20 @@ static const char *put(char **cursor, const char *s, size_t n)
     return dst;
 }
 
+static bool fields_valid(const struct tl__record_src *src)
+{
+    size_t i;
+
+    for (i = 0; i < src->n_fields; i++) {
+        enum tl_field_type t = src->fields[i].type;
+
+        if (t < TL_FIELD_STR || t > TL_FIELD_BOOL) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static size_t record_size(const struct tl__record_src *src, size_t msg_len)
 {
     size_t total = sizeof(struct tl__record), i;
@@ -102,8 +116,7 @@ static void copy_fields(struct tl__record *r, const struct tl__record_src *src,
         case TL_FIELD_F64:
             d->v.d = f->v.d;
             break;
-        default:
-            d->type = TL_FIELD_BOOL;
+        case TL_FIELD_BOOL:
             d->v.b = f->v.b;
             break;
         }
@@ -136,6 +149,9 @@ int tl__record_new(const struct tl__record_src *src, struct tl__record **out)
 
     if (src->msg) {
         msg_len = src->msg_len == (size_t)-1 ? strlen(src->msg) : src->msg_len;
+    }
+    if (!fields_valid(src)) {
+        return TL_EINVAL;
     }
     total = record_size(src, msg_len);
     if (total > TL__RECORD_MAX) {

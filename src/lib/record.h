@@ -85,7 +85,8 @@ struct tl__record_src {
 };
 
 /* Copies src into one allocation. Returns 0 and sets *out (free with
- * free(3)), or TL_ETOOBIG past TL__RECORD_MAX, or -ENOMEM. */
+ * free(3)), TL_EINVAL for a field of unknown type, TL_ETOOBIG past
+ * TL__RECORD_MAX, or -ENOMEM. */
 int tl__record_new(const struct tl__record_src *src, struct tl__record **out);
 
 /* True when key is one of the reserved output keys, which a field key

@@ -183,6 +183,17 @@ static void record_trusted_creds(void **state)
                         "\"_pid\":42,\"_uid\":1000,\"_gid\":100}\n");
 }
 
+static void record_unknown_field_type(void **state)
+{
+    struct tl_field field = {.key = "k", .type = (enum tl_field_type)99};
+    struct tl__record_src src = {.level = TL_INFO, .fields = &field,
+                                 .n_fields = 1};
+    struct tl__record *r;
+
+    (void)state;
+    assert_int_equal(tl__record_new(&src, &r), TL_EINVAL);
+}
+
 static void record_too_large(void **state)
 {
     static char big[TL__RECORD_MAX + 1];
@@ -209,6 +220,7 @@ int main(void)
         cmocka_unit_test(record_reserved_keys_renamed),
         cmocka_unit_test(record_invalid_tenant_quarantined),
         cmocka_unit_test(record_trusted_creds),
+        cmocka_unit_test(record_unknown_field_type),
         cmocka_unit_test(record_too_large),
     };
 
