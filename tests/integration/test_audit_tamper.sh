@@ -2,30 +2,20 @@
 # Tampers with a real audit database through sqlite3(1) and checks that
 # `tenantlog audit verify` exits 1 and names the tenant and the first bad
 # seq, for a modified, a deleted and a swapped row and a modified hash.
-set -u
+. "$(dirname "$0")/common.sh"
 
-: "${TL_BIN:?TL_BIN must name the build folder}"
 fill=$TL_BIN/tests/audit_fill
 cli=$TL_BIN/tenantlog
 for tool in "$fill" "$cli"; do
     if [ ! -x "$tool" ]; then
-        echo "FAIL: $tool is missing; build it first" >&2
+        fail "$tool is missing; build it first"
         exit 1
     fi
 done
 if ! command -v sqlite3 >/dev/null; then
-    echo "FAIL: sqlite3(1) is not installed (Debian package sqlite3)" >&2
+    fail "sqlite3(1) is not installed (Debian package sqlite3)"
     exit 1
 fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
 
 # Sets db to a new $tmp/NAME.db with 40 events of acme and 25 of beta.
 make_db() {
@@ -149,8 +139,4 @@ mkdir -p "$tmp/cwd/var"
 grep -qxF "tenant acme: 3 rows, chain intact" "$tmp/default.out" ||
     fail "default: unexpected output: $(cat "$tmp/default.out")"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed" >&2
-    exit 1
-fi
-echo "audit tamper checks passed"
+finish

@@ -2,47 +2,17 @@
 # Checks `tenantlog emit` through the library and through tenantlogd:
 # every record n=1..N arrives exactly once, audit events are committed,
 # invalid tenant ids are usage errors, and failed writes fail the run.
-set -u
+. "$(dirname "$0")/common.sh"
 
-: "${TL_BIN:?set TL_BIN to the build folder}"
 cli="$TL_BIN/tenantlog"
 daemon="$TL_BIN/tenantlogd"
-tmp=$(mktemp -d)
-daemon_pid=
 fake_pid=
-failures=0
 
-cleanup() {
-    if [ -n "$daemon_pid" ]; then
-        kill -TERM "$daemon_pid" 2>/dev/null
-        wait "$daemon_pid" 2>/dev/null
-    fi
+# Stops the stand-in daemon of fake_daemon when the test ends early. The
+# exit trap of common.sh calls it.
+cleanup_hook() {
     if [ -n "$fake_pid" ]; then
         kill "$fake_pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# write_config FILE LOG_BASE AUDIT_DB [SOCKET]
-write_config() {
-    cat >"$1" <<EOF
-sinks:
-  - name: files
-    type: file
-    base: $2
-    path: "{tenant}/app.log"
-    level: debug
-audit:
-  path: $3
-EOF
-    if [ $# -ge 4 ]; then
-        printf 'daemon:\n  socket: %s\n' "$4" >>"$1"
     fi
 }
 
@@ -150,22 +120,13 @@ if [ ! -x "$daemon" ]; then
 else
     write_config "$tmp/daemon.yaml" "$tmp/dlog" "$tmp/daemon-audit.db" \
         "$tmp/native.sock"
-    "$daemon" --config "$tmp/daemon.yaml" 2>"$tmp/daemon.err" &
-    daemon_pid=$!
-    for _ in $(seq 100); do
-        [ -S "$tmp/native.sock" ] && break
-        sleep 0.1
-    done
-    [ -S "$tmp/native.sock" ] ||
-        fail "tenantlogd did not create its socket: $(cat "$tmp/daemon.err")"
+    daemon_start "$tmp/daemon.yaml" "$tmp/native.sock"
     run_emit native --daemon "$tmp/native.sock" --tenant acme \
         --count 10000 --audit-every 1000
     [ "$status" = 0 ] || fail "emit --daemon exited $status"
     grep -qx 'emit: sent=10000 accepted=10000 audit=10 failed=0' \
         "$tmp/native.err" || fail "emit --daemon: $(cat "$tmp/native.err")"
-    kill -TERM "$daemon_pid"
-    wait "$daemon_pid" || fail "tenantlogd exited $? after SIGTERM"
-    daemon_pid=
+    daemon_stop "emit --daemon"
     check_records "$tmp/dlog/acme/app.log" acme 10000 ||
         fail "daemon records of tenant acme"
     rows=$(sqlite3 "$tmp/daemon-audit.db" \
@@ -249,8 +210,4 @@ grep -qx 'emit: sent=5 accepted=0 audit=0 failed=5' "$tmp/unacked.err" ||
 run_emit nodaemon --daemon "$tmp/none.sock" --tenant acme --count 1
 [ "$status" = 1 ] || fail "emit to a missing socket exited $status"
 
-if [ "$failures" -ne 0 ]; then
-    echo "test_emit: $failures check(s) failed" >&2
-    exit 1
-fi
-echo "test_emit: ok"
+finish

@@ -3,40 +3,13 @@
 # tenantlogd. Every line with a tenant must land in that tenant's file
 # with its request id and time. --dry-run must write nothing, and --audit
 # must record the 86 mutating API calls.
-set -u
+. "$(dirname "$0")/common.sh"
 
-: "${TL_BIN:?set TL_BIN to the build folder}"
 : "${TL_DATA:?set TL_DATA to the loghub folder}"
 cli="$TL_BIN/tenantlog"
 input="$TL_DATA/OpenStack_2k.log"
-tmp=$(mktemp -d)
-daemon_pid=
-failures=0
 
-cleanup() {
-    if [ -n "$daemon_pid" ]; then
-        kill -TERM "$daemon_pid" 2>/dev/null
-        wait "$daemon_pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-cat >"$tmp/tl.yaml" <<EOF
-sinks:
-  - name: files
-    type: file
-    base: $tmp/log
-    path: "{tenant}/app.log"
-    level: debug
-audit:
-  path: $tmp/audit.db
-EOF
+write_config "$tmp/tl.yaml" "$tmp/log" "$tmp/audit.db"
 
 # check_tenants FOLDER TIME_KEY: every tenant line of the input, found
 # independently with a regular expression, is in its tenant's file under
@@ -153,37 +126,16 @@ check_tenants "$tmp/log" ts ||
 check_audit "$tmp/audit.db"
 
 # Through tenantlogd, which keeps the line's time as "ts".
-cat >"$tmp/daemon.yaml" <<EOF
-sinks:
-  - name: files
-    type: file
-    base: $tmp/dlog
-    path: "{tenant}/app.log"
-    level: debug
-audit:
-  path: $tmp/daemon-audit.db
-daemon:
-  socket: $tmp/native.sock
-EOF
-"$TL_BIN/tenantlogd" --config "$tmp/daemon.yaml" 2>"$tmp/daemon.err" &
-daemon_pid=$!
-for _ in $(seq 100); do
-    [ -S "$tmp/native.sock" ] && break
-    sleep 0.1
-done
+write_config "$tmp/daemon.yaml" "$tmp/dlog" "$tmp/daemon-audit.db" \
+    "$tmp/native.sock"
+daemon_start "$tmp/daemon.yaml" "$tmp/native.sock"
 "$cli" import --daemon "$tmp/native.sock" --audit "$input" \
     >"$tmp/dimport.out" 2>"$tmp/dimport.err" ||
     fail "import --daemon failed: $(cat "$tmp/dimport.err")"
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || fail "tenantlogd exited $?: $(cat "$tmp/daemon.err")"
-daemon_pid=
+daemon_stop "import --daemon"
 check_report "$tmp/dimport.out"
 check_tenants "$tmp/dlog" ts ||
     fail "daemon records do not match the input (see above)"
 check_audit "$tmp/daemon-audit.db"
 
-if [ "$failures" -ne 0 ]; then
-    echo "test_import_openstack: $failures check(s) failed" >&2
-    exit 1
-fi
-echo "test_import_openstack: ok"
+finish

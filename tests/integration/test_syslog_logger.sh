@@ -4,41 +4,12 @@
 # and without octet counting. Each message must land exactly once, in the
 # right tenant's file, with logger's own pid and uid as trusted fields.
 # Needs TL_BIN (the build folder).
-set -u
+. "$(dirname "$0")/common.sh"
 
-tmp=$(mktemp -d /tmp/tl-logger.XXXXXX)
-daemon_pid=
-failures=0
-
-cleanup() {
-    if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-        kill -TERM "$daemon_pid"
-        wait "$daemon_pid"
-    fi
-    if [ "$failures" -eq 0 ]; then
-        rm -rf "$tmp"
-    else
-        echo "kept for inspection: $tmp"
-    fi
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-cat >"$tmp/tenantlog.yaml" <<EOF
-sinks:
-  - name: files
-    type: file
-    base: $tmp/log
-    path: "{tenant}/app.log"
-    level: debug
-audit:
-  path: $tmp/audit.db
-daemon:
-  socket: $tmp/run/native.sock
+write_config "$tmp/tenantlog.yaml" "$tmp/log" "$tmp/audit.db" \
+    "$tmp/run/native.sock"
+# More keys of the daemon section: the counters file and the syslog sockets.
+cat >>"$tmp/tenantlog.yaml" <<EOF
   stats: $tmp/stats.txt
   syslog:
     - path: $tmp/run/dgram.sock
@@ -51,18 +22,7 @@ daemon:
       tenant: streamco
 EOF
 
-"$TL_BIN/tenantlogd" --config "$tmp/tenantlog.yaml" >"$tmp/daemon.out" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 200); do
-    [ -S "$tmp/run/stream.sock" ] && break
-    sleep 0.05
-done
-if [ ! -S "$tmp/run/stream.sock" ]; then
-    echo "FAIL: tenantlogd did not start:"
-    cat "$tmp/daemon.out"
-    failures=1
-    exit 1
-fi
+daemon_start "$tmp/tenantlog.yaml" "$tmp/run/stream.sock"
 
 # check_record TENANT MSG PID [PROCID]: waits for MSG in TENANT's file and
 # checks that it is there once, with _pid PID and the caller's _uid.
@@ -162,11 +122,7 @@ for framing in lf octet; do
     [ "$count" -eq 100 ] || fail "$framing stream: $count records, not 100"
 done
 
-kill -TERM "$daemon_pid"
-wait "$daemon_pid"
-status=$?
-daemon_pid=
-[ "$status" -eq 0 ] || fail "tenantlogd exited with $status"
+daemon_stop
 grep -q '^syslog_received=' "$tmp/stats.txt" ||
     fail "stats file has no syslog_received"
 # 13 single messages, 2 with -i, 200 lines.
@@ -175,9 +131,4 @@ grep -qx 'syslog_received=215' "$tmp/stats.txt" ||
 grep -qx 'syslog_unparsed=0' "$tmp/stats.txt" ||
     fail "stats: $(grep '^syslog_unparsed=' "$tmp/stats.txt"), expected 0"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed; daemon output:"
-    cat "$tmp/daemon.out"
-    exit 1
-fi
-echo "all logger checks passed"
+finish
