@@ -61,6 +61,39 @@ def read_import_report(path):
     return {}
 
 
+def source_of(record):
+    """Name where a record came from, for the records without a tenant."""
+    transport = record.get("_transport", "library")
+    if transport == "native":
+        return "OpenStack_2k.log (import)"
+    if transport == "syslog":
+        return f"syslog, tag {record.get('logger', '-')}"
+    if transport == "daemon":
+        return "tenantlogd itself"
+    return transport
+
+
+OPENSTACK_CONTEXT = re.compile(r"\[(req-\S+) (\S+) (\S+) - - -\]")
+
+
+def check_openstack(lines, records):
+    """Check each OpenStack line's record by its "line" field: the tenant
+    and request id of its context. Returns the list of mismatches."""
+    by_line = {r.get("line"): r for r in records}
+    problems = []
+    for number, line in enumerate(lines, 1):
+        rec = by_line.get(number)
+        if rec is None:
+            problems.append(f"line {number}: no record")
+            continue
+        m = OPENSTACK_CONTEXT.search(line)
+        tenant = m.group(3) if m and m.group(3) != "-" else None
+        request = m.group(1) if m else None
+        if rec.get("tenant") != tenant or rec.get("request_id") != request:
+            problems.append(f"line {number}: tenant or request id differs")
+    return problems
+
+
 def account(name, inputs, records):
     """Match input lines to record messages; return (matched, missing)."""
     wanted = collections.Counter(inputs)
@@ -89,6 +122,8 @@ def main():
     parser.add_argument("--data", required=True)
     parser.add_argument("--daemon-status", type=int, default=0)
     parser.add_argument("--verify-status", type=int, default=0)
+    parser.add_argument("--import-status", type=int, default=0)
+    parser.add_argument("--logger-status", type=int, default=0)
     args = parser.parse_args()
 
     files = read_records(os.path.join(args.var, "log"))
@@ -104,6 +139,11 @@ def main():
     )
     for tenant, n in sorted(per_tenant.items()):
         print(f"  {tenant}: {n}")
+    untenanted = collections.Counter(
+        source_of(r) for r in all_records if "tenant" not in r
+    )
+    for source, n in sorted(untenanted.items()):
+        print(f"    (none) from {source}: {n}")
     print("records per file:")
     for path, rs in sorted(files.items()):
         print(f"  {path}: {len(rs)}")
@@ -115,18 +155,26 @@ def main():
     own = [r for r in all_records if r.get("_transport") == "daemon"]
 
     print("input lines accounted for:")
+    sent, failed = report.get("records", 0), report.get("failed", 0)
     rejected = report.get("rejected", 0)
     openstack = read_lines(os.path.join(args.data, "OpenStack_2k.log"))
     print(
-        f"  OpenStack_2k.log: {len(openstack)} lines, "
-        f"{report.get('records', 0)} imported "
+        f"  OpenStack_2k.log: {len(openstack)} lines, {sent} imported "
         f"({report.get('unparsed', 0)} unparsed, kept as plain records), "
-        f"{rejected} rejected, {len(native)} records in files"
+        f"{rejected} rejected, {failed} not accepted by tenantlogd, "
+        f"{len(native)} records in files"
     )
-    if report.get("records", 0) + rejected != len(openstack):
+    if sent + rejected != len(openstack):
         problems.append("OpenStack_2k.log: imported + rejected != lines")
-    if len(native) != report.get("records", 0):
-        problems.append("OpenStack_2k.log: records in files != imported")
+    if len(native) != sent - failed:
+        problems.append("OpenStack_2k.log: records in files != accepted")
+    mismatches = check_openstack(openstack, native)
+    print(f"    {len(openstack) - len(mismatches)} lines found as records "
+          f"with their tenant and request id")
+    for m in mismatches[:5]:
+        print(f"    {m}")
+    if mismatches:
+        problems.append(f"OpenStack_2k.log: {len(mismatches)} lines differ")
     for name, recs in (("OpenSSH_2k.log", ssh), ("Linux_2k.log", linux)):
         inputs = read_lines(os.path.join(args.data, name))
         matched, missing = account(name, inputs, recs)
@@ -140,23 +188,22 @@ def main():
             problems.append(f"{name}: {len(missing)} lines missing")
     print(f"  tenantlogd's own records: {len(own)}")
 
-    dropped = sum(
-        stats.get(k, 0)
-        for k in ("records_failed", "write_errors", "fallback",
-                  "audit_failed")
-    )
-    dropped += report.get("failed", 0)
+    # A record that failed to write is in records_failed, and again in
+    # sink_write_errors and sink_fallback, so count records_failed only.
+    # Frames tenantlogd rejected are in the import's failed count.
+    dropped = stats.get("records_failed", 0) + stats.get("audit_failed", 0)
+    dropped += failed + report.get("audit_failed", 0)
     syslog_rejected = stats.get("syslog_empty", 0)
-    native_rejected = stats.get("native_errors", 0)
-    rejected += syslog_rejected + native_rejected
+    rejected += syslog_rejected
     print("rejected lines with reasons:")
     if rejected == 0:
         print("  none")
     else:
         print(f"  import: {report.get('rejected', 0)} (see import report)")
         print(f"  syslog: {syslog_rejected} empty messages")
-        print(f"  native protocol: {native_rejected} error frames")
     print(f"dropped records: {dropped}")
+    if stats.get("native_errors", 0):
+        print(f"  tenantlogd error frames: {stats['native_errors']}")
 
     rows = audit_rows(os.path.join(args.var, "audit.db"))
     print(
@@ -166,8 +213,11 @@ def main():
     if sum(rows.values()) != report.get("audit", 0):
         problems.append("audit rows != audit events sent")
     audit_ok = args.verify_status == 0 and sum(rows.values()) > 0
-    if args.daemon_status != 0:
-        problems.append(f"tenantlogd exited with {args.daemon_status}")
+    for name, status in (("tenantlogd", args.daemon_status),
+                         ("tenantlog import", args.import_status),
+                         ("logger", args.logger_status)):
+        if status != 0:
+            problems.append(f"{name} exited with status {status}")
 
     for p in problems:
         print(f"problem: {p}")
