@@ -243,8 +243,10 @@ struct tl_audit_event {
  * durable (committed with fsync), storing its sequence number in *seq_out
  * when seq_out is not NULL. Audit events are never dropped: the call
  * blocks while the queue is full. Returns 0, TL_ETENANT, TL_EINVAL for a
- * missing action or actor, TL_ECLOSED, or TL_ESTORE when the store
- * rejected the commit.
+ * missing action or actor, TL_ECLOSED, TL_ETIMEDOUT when the logger
+ * closed before the commit, TL_ESTORE when the store rejected the
+ * commit, or a negated errno when the store could not be opened (its
+ * folder cannot be created, for example).
  */
 TL_API int tl_audit(struct tl_logger *lg, const struct tl_audit_event *ev,
                     uint64_t *seq_out);

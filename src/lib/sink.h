@@ -43,6 +43,7 @@ struct tl__sink {
     const struct tl__sink_conf *conf; /* borrowed from the configuration */
     struct tl__sink_stats *stats;     /* shared by the set */
     struct tl__buf line;              /* formatting scratch */
+    const char *failed_path; /* file of the last failed write, or NULL */
 };
 
 struct tl__sinks {

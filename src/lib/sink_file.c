@@ -151,6 +151,14 @@ static int file_fd(struct file_sink *f, const struct tl__record *r)
     return fd;
 }
 
+/* Notes the path of r's file for the failure report, and returns err. */
+static int write_failed(struct file_sink *f, const struct tl__record *r,
+                        int err)
+{
+    f->base.failed_path = build_path(f, key_for(r));
+    return err;
+}
+
 static int file_write(struct tl__sink *s, const struct tl__record *r)
 {
     struct file_sink *f = (struct file_sink *)s;
@@ -159,7 +167,7 @@ static int file_write(struct tl__sink *s, const struct tl__record *r)
     size_t left;
 
     if (fd < 0) {
-        return fd;
+        return write_failed(f, r, fd);
     }
     tl__buf_reset(&s->line);
     tl__format_json(&s->line, r);
@@ -179,7 +187,7 @@ static int file_write(struct tl__sink *s, const struct tl__record *r)
 
             /* Reopen by path on the next record: the file may be gone. */
             file_close(f, slot_for(f, key_for(r)));
-            return -err;
+            return write_failed(f, r, -err);
         }
         p += n;
         left -= (size_t)n;

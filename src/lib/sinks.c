@@ -138,11 +138,14 @@ static void report_failure(struct tl__sinks *set, const struct tl__sink *s,
         set->diag_in_window = 0;
         set->diag_suppressed = 0;
     }
-    if (set->diag_in_window++ < DIAG_PER_WINDOW) {
+    if (set->diag_in_window++ >= DIAG_PER_WINDOW) {
+        set->diag_suppressed++;
+    } else if (s->failed_path != NULL) {
+        tl__diag("sink %s: cannot write %s: %s; record sent to stderr",
+                 s->conf->name, s->failed_path, tl_strerror(err));
+    } else {
         tl__diag("sink %s: write failed: %s; record sent to stderr",
                  s->conf->name, tl_strerror(err));
-    } else {
-        set->diag_suppressed++;
     }
 }
 
