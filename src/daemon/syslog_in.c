@@ -63,7 +63,17 @@ static int fields_build(struct tl__daemon *d, const struct tl__syslog_msg *m,
         return -ENOMEM;
     }
     *logger = m->app.p ? scratch_put(b, m->app.p, m->app.len) : NULL;
-    *tenant = m->tenant.p ? scratch_put(b, m->tenant.p, m->tenant.len) : NULL;
+    *tenant = NULL;
+    if (m->tenant.p != NULL) {
+        char *t = b->data + b->len;
+
+        *tenant = scratch_put(b, m->tenant.p, m->tenant.len);
+        /* A NUL would cut "acme\0.evil" short into the valid id "acme".
+         * SUB (0x1a) keeps the id invalid, so it is quarantined. */
+        for (i = 0; i < m->tenant.len; i++) {
+            t[i] = t[i] == '\0' ? '\x1a' : t[i];
+        }
+    }
     if (fac != NULL) {
         field_str(f, "facility", (struct tl__slice){fac, strlen(fac)});
     }

@@ -330,7 +330,7 @@ static int stmt_run(struct tl__audit_store *st, enum stmt_id id)
     int rc = sqlite3_step(s);
 
     if (rc != SQLITE_DONE) {
-        snprintf(st->why, sizeof(st->why), "%s: %s", stmt_sql[id],
+        tl__errf(st->why, sizeof(st->why), "%s: %s", stmt_sql[id],
                  sqlite3_errmsg(st->db));
     }
     sqlite3_reset(s);
@@ -356,12 +356,12 @@ static int chain_tail(struct tl__audit_store *st, const char *tenant,
         *seq = (uint64_t)sqlite3_column_int64(s, 0);
         memcpy(hash, sqlite3_column_blob(s, 1), TL__HASH_LEN);
     } else if (rc == SQLITE_ROW) {
-        snprintf(st->why, sizeof(st->why), "the last row of tenant %s has "
+        tl__errf(st->why, sizeof(st->why), "the last row of tenant %s has "
                  "an invalid seq or hash; run tenantlog audit verify",
                  tenant);
         result = TL_ESTORE;
     } else {
-        snprintf(st->why, sizeof(st->why), "reading the last row of tenant "
+        tl__errf(st->why, sizeof(st->why), "reading the last row of tenant "
                  "%s: %s", tenant, sqlite3_errmsg(st->db));
         result = TL_ESTORE;
     }
@@ -438,13 +438,13 @@ static int append_one(struct tl__audit_store *st, struct tl__audit_rec *rec)
     tl__buf_reset(&st->canonical);
     tl__audit_canonical(&st->canonical, rec, seq);
     if (st->canonical.oom) {
-        snprintf(st->why, sizeof(st->why), "out of memory");
+        tl__errf(st->why, sizeof(st->why), "out of memory");
         return -ENOMEM;
     }
     result = tl__audit_hash(prev, st->canonical.data, st->canonical.len,
                             hash);
     if (result != 0) {
-        snprintf(st->why, sizeof(st->why), "SHA-256 failed in OpenSSL");
+        tl__errf(st->why, sizeof(st->why), "SHA-256 failed in OpenSSL");
         return result;
     }
     result = row_insert(st, rec, seq, hash);

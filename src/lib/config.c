@@ -186,7 +186,7 @@ static const char *kind_name(const yaml_node_t *node)
  * "null", "Null" or "NULL". */
 static bool is_null(const yaml_node_t *node)
 {
-    const char *v;
+    const char *v = NULL;
 
     if (node->type != YAML_SCALAR_NODE ||
         node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
@@ -201,7 +201,7 @@ static bool is_null(const yaml_node_t *node)
 static int get_text(struct parse *p, yaml_node_t *node, const char *key,
                     const char **out)
 {
-    const char *v;
+    const char *v = NULL;
 
     if (node->type != YAML_SCALAR_NODE) {
         return fail(p, node, "%s must be a single value, not %s", key,
@@ -223,7 +223,7 @@ static int get_text(struct parse *p, yaml_node_t *node, const char *key,
 static int set_text(struct parse *p, yaml_node_t *node, const char *key,
                     char **dst)
 {
-    const char *v;
+    const char *v = NULL;
     char *copy;
     int rc;
 
@@ -243,7 +243,7 @@ static int set_text(struct parse *p, yaml_node_t *node, const char *key,
 static int get_choice(struct parse *p, yaml_node_t *node, const char *key,
                       const struct choice *choices, size_t n, int *out)
 {
-    const char *v;
+    const char *v = NULL;
     size_t i;
     int rc;
 
@@ -281,7 +281,7 @@ static bool is_decimal(const char *v)
 static int get_int(struct parse *p, yaml_node_t *node, const char *key,
                    long long min, long long max, long long *out)
 {
-    const char *v;
+    const char *v = NULL;
     long long n;
     int saved;
     int rc;
@@ -311,7 +311,7 @@ static int get_int(struct parse *p, yaml_node_t *node, const char *key,
 
 static int get_level(struct parse *p, yaml_node_t *node, enum tl_level *out)
 {
-    const char *v;
+    const char *v = NULL;
     int level;
     int rc;
 
@@ -561,7 +561,7 @@ static int set_sink_format(struct parse *p, yaml_node_t *value, void *obj)
 static int set_sink_colour(struct parse *p, yaml_node_t *value, void *obj)
 {
     struct tl__sink_conf *sink = obj;
-    int colour;
+    int colour = 0;
     int rc;
 
     rc = get_choice(p, value, "colour", colours, N_OF(colours), &colour);
@@ -855,7 +855,7 @@ static const struct choice full_policies[] = {
 static int set_queue_capacity(struct parse *p, yaml_node_t *value, void *obj)
 {
     struct tl__config *cfg = obj;
-    long long n;
+    long long n = 0;
     int rc;
 
     rc = get_int(p, value, "capacity", CAPACITY_MIN, CAPACITY_MAX, &n);
@@ -883,7 +883,7 @@ static int set_queue_close_timeout(struct parse *p, yaml_node_t *value,
                                    void *obj)
 {
     struct tl__config *cfg = obj;
-    long long ms;
+    long long ms = 0;
     int rc;
 
     rc = get_int(p, value, "close_timeout_ms", 0, CLOSE_TIMEOUT_MAX_MS, &ms);
@@ -963,7 +963,7 @@ static int set_syslog_type(struct parse *p, yaml_node_t *value, void *obj)
 static int set_syslog_tenant(struct parse *p, yaml_node_t *value, void *obj)
 {
     struct tl__syslog_conf *conf = obj;
-    const char *v;
+    const char *v = NULL;
     int rc;
 
     rc = get_text(p, value, "tenant", &v);

@@ -2,6 +2,7 @@
  * closed), producers, the writer thread that alone owns the sinks'
  * descriptors and the audit store, and the counters. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -312,6 +313,7 @@ static void process(struct tl_logger *lg, struct tl__item *items, size_t n)
         }
         (void)tl__sinks_write(&lg->sinks, items[i].ptr);
         free(items[i].ptr);
+        atomic_fetch_add(&counters.dequeued, 1);
     }
     audit_commit(lg, audits, n_audits);
 }
@@ -327,6 +329,7 @@ static void discard(struct tl__item *items, size_t n)
             continue;
         }
         atomic_fetch_add(&counters.dropped_deadline, 1);
+        atomic_fetch_add(&counters.dequeued, 1);
         free(items[i].ptr);
     }
 }
@@ -343,7 +346,10 @@ static void note_depth(struct tl_logger *lg)
     size_t depth, high;
 
     tl__queue_depth(&lg->queue, &depth, &high);
-    atomic_store(&counters.queue_high_water, high);
+    /* Cumulative across opens: keep the highest mark of any queue. */
+    if (high > atomic_load(&counters.queue_high_water)) {
+        atomic_store(&counters.queue_high_water, high);
+    }
 }
 
 static void *writer_main(void *arg)
@@ -360,7 +366,6 @@ static void *writer_main(void *arg)
         if (n < 0) {
             break;
         }
-        atomic_fetch_add(&counters.dequeued, (uint64_t)n);
         note_depth(lg);
         if (past_deadline(lg)) {
             discard(items, (size_t)n);
@@ -405,10 +410,30 @@ static int start_writer(struct tl_logger *lg)
     return result;
 }
 
+/* Opens /dev/null on each of descriptors 0, 1 and 2 that is closed, so
+ * that no log file gets one of those numbers and then receives what is
+ * written to stdout or stderr. */
+static void guard_std_fds(void)
+{
+    int fd;
+
+    for (fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+            if (null_fd >= 0 && null_fd != fd) {
+                close(null_fd);
+                break;
+            }
+        }
+    }
+}
+
 static int start(struct tl_logger *lg, struct tl__config *cfg)
 {
     int result;
 
+    guard_std_fds();
     lg->cfg = cfg;
     result = tl__queue_init(&lg->queue, cfg->queue_capacity);
     if (result != 0) {

@@ -22,6 +22,9 @@ struct open_file {
     char key[TL__TENANT_MAX + 1]; /* tenant id or one of the _ names */
     int fd;                       /* -1 when closed */
     uint64_t last_use;
+    /* The file ends in a torn line, left by a write stopped part way
+     * (ENOSPC, EIO, a crash): the next record starts with a newline. */
+    bool torn;
 };
 
 struct file_sink {
@@ -79,10 +82,49 @@ static int make_parents(char *path)
     return 0;
 }
 
-static int open_path(char *path)
+/* Returns true when the file at path, of size bytes, does not end with
+ * a newline. The descriptor the sink writes through is write-only, so
+ * this reads through a second one; when that fails the file counts as
+ * whole. */
+static bool ends_torn(const char *path, off_t size)
 {
+    char last = '\n';
+    int fd;
+
+    if (size == 0) {
+        return false;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd >= 0) {
+        if (pread(fd, &last, 1, size - 1) != 1) {
+            last = '\n';
+        }
+        close(fd);
+    }
+    return last != '\n';
+}
+
+/* Returns fd when it is a regular file, else closes it and returns
+ * -ENOTSUP: a FIFO or a device could block the writer forever. Sets
+ * *torn when the file does not end with a newline. */
+static int regular_only(int fd, const char *path, bool *torn)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -ENOTSUP;
+    }
+    *torn = ends_torn(path, st.st_size);
+    return fd;
+}
+
+static int open_path(char *path, bool *torn)
+{
+    /* O_NONBLOCK keeps open(2) of a FIFO without a reader from blocking;
+     * it changes nothing for the regular files that are kept. */
     const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-                      O_NOFOLLOW | O_NOCTTY;
+                      O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
     int fd, result;
 
     fd = open(path, flags, 0640);
@@ -93,7 +135,7 @@ static int open_path(char *path)
         }
         fd = open(path, flags, 0640);
     }
-    return fd >= 0 ? fd : -errno;
+    return fd >= 0 ? regular_only(fd, path, torn) : -errno;
 }
 
 /* Returns the slot for key, evicting the least recently used one when
@@ -114,10 +156,12 @@ static struct open_file *slot_for(struct file_sink *f, const char *key)
     if (f->n_files < FILES_MAX) {
         lru = &f->files[f->n_files++];
         lru->fd = -1;
+        lru->torn = false;
     } else {
         file_close(f, lru);
     }
     strcpy(lru->key, key);
+    lru->torn = false;
     return lru;
 }
 
@@ -143,7 +187,7 @@ static int file_fd(struct file_sink *f, const struct tl__record *r)
     if (path == NULL) {
         return -ENOMEM;
     }
-    fd = open_path(f->path.data);
+    fd = open_path(f->path.data, &of->torn);
     if (fd >= 0) {
         of->fd = fd;
         atomic_fetch_add(&f->base.stats->open_fds, 1);
@@ -163,13 +207,18 @@ static int file_write(struct tl__sink *s, const struct tl__record *r)
 {
     struct file_sink *f = (struct file_sink *)s;
     int fd = file_fd(f, r);
+    struct open_file *of;
     const char *p;
     size_t left;
 
     if (fd < 0) {
         return write_failed(f, r, fd);
     }
+    of = slot_for(f, key_for(r));
     tl__buf_reset(&s->line);
+    if (of->torn) {
+        tl__buf_addc(&s->line, '\n');
+    }
     tl__format_json(&s->line, r);
     if (s->line.oom) {
         return -ENOMEM;
@@ -185,13 +234,15 @@ static int file_write(struct tl__sink *s, const struct tl__record *r)
         if (n < 0) {
             int err = errno;
 
+            of->torn = left < s->line.len;
             /* Reopen by path on the next record: the file may be gone. */
-            file_close(f, slot_for(f, key_for(r)));
+            file_close(f, of);
             return write_failed(f, r, -err);
         }
         p += n;
         left -= (size_t)n;
     }
+    of->torn = false;
     return 0;
 }
 

@@ -186,6 +186,16 @@ class RawSyslog(unittest.TestCase):
         self.assertEqual(found[0]["level"], "notice")
         self.assertNotIn("facility", found[0])
 
+    def test_nul_in_tenant_quarantined(self):
+        # A NUL must not cut "acme\0.evil" short into the valid id "acme".
+        self.send_dgram(b'<13>1 - h app - - [tenant@32473 id="acme\x00.evil"]'
+                        b" nul tenant")
+        found = wait_for("_quarantine", "nul tenant")
+        self.assertEqual(len(found), 1)
+        self.assertEqual(found[0]["_tenant_invalid"], "acme\x1a.evil")
+        self.assertEqual(
+            [r for r in records("acme") if r.get("msg") == "nul tenant"], [])
+
     def test_empty_dropped(self):
         self.send_dgram(b"\n")
         self.send_stream(b"\n<13>after empty\n")

@@ -8,10 +8,13 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -245,6 +248,88 @@ static void audit_sequence_gapless(void **state)
     assert_int_equal(tl_audit(lg, &ev, &seq), TL_ECLOSED);
 }
 
+static void log_one(struct tl_logger *lg, const char *tenant,
+                    const char *msg)
+{
+    assert_int_equal(tl_context_push(&(struct tl_context){.tenant = tenant}),
+                     0);
+    assert_int_equal(tl_log(lg, TL_INFO, "t", msg, NULL, 0), 0);
+    assert_int_equal(tl_context_pop(), 0);
+}
+
+static void fifo_log_file_not_blocking(void **state)
+{
+    struct tl_logger *lg;
+    struct tl_stats before, after;
+    char path[256];
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/log/fifo", dir);
+    assert_int_equal(mkdir(path, 0750), 0);
+    strcat(path, "/app.log");
+    assert_int_equal(mkfifo(path, 0640), 0);
+    tl_stats(&before);
+    assert_int_equal(tl_logger_open(config_a, &lg), 0);
+    log_one(lg, "fifo", "to a fifo");
+    /* Without a reader, opening the FIFO would block the writer and so
+     * this close, forever. */
+    assert_int_equal(tl_logger_close(lg, 0), 0);
+    tl_stats(&after);
+    assert_int_equal(after.write_failed - before.write_failed, 1);
+    assert_int_equal(after.fallback - before.fallback, 1);
+}
+
+static void closed_stdin_not_reused(void **state)
+{
+    struct tl_logger *lg;
+    int saved = dup(0);
+
+    (void)state;
+    assert_true(saved >= 0);
+    close(0);
+    assert_int_equal(tl_logger_open(config_a, &lg), 0);
+    /* The logger put /dev/null on descriptor 0, so the file got another. */
+    assert_int_not_equal(fcntl(0, F_GETFD), -1);
+    log_one(lg, "stdin", "not on descriptor 0");
+    assert_int_equal(tl_logger_close(lg, 0), 0);
+    assert_int_equal(count_lines("stdin"), 1);
+    assert_int_equal(dup2(saved, 0), 0);
+    close(saved);
+}
+
+static void torn_line_ended_before_next(void **state)
+{
+    struct tl_logger *lg;
+    struct rlimit old, small = {.rlim_cur = 100, .rlim_max = RLIM_INFINITY};
+    char big[300], path[256], last[512] = "";
+    FILE *f;
+
+    (void)state;
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(tl_logger_open(config_a, &lg), 0);
+    /* A 100-byte file size limit cuts the first record part way. */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    log_one(lg, "torn", big);
+    assert_int_equal(tl_logger_close(lg, 0), 0);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(tl_logger_open(config_a, &lg), 0);
+    log_one(lg, "torn", "whole");
+    assert_int_equal(tl_logger_close(lg, 0), 0);
+    snprintf(path, sizeof(path), "%s/log/torn/app.log", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(last, sizeof(last), f) != NULL) {
+    }
+    fclose(f);
+    /* The record after the torn one is a line of its own. */
+    assert_int_equal(strncmp(last, "{\"ts\":", 6), 0);
+    assert_non_null(strstr(last, "\"msg\":\"whole\""));
+    assert_int_equal(count_lines("torn"), 2);
+}
+
 static void *log_until_closed(void *arg)
 {
     struct tl_logger *lg = arg;
@@ -305,6 +390,9 @@ int main(void)
         cmocka_unit_test(records_without_tenant_confined),
         cmocka_unit_test(audit_sequence_gapless),
         cmocka_unit_test(close_races_producers),
+        cmocka_unit_test(fifo_log_file_not_blocking),
+        cmocka_unit_test(closed_stdin_not_reused),
+        cmocka_unit_test(torn_line_ended_before_next),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
