@@ -15,6 +15,7 @@
 #include "cli_util.h"
 #include "common/buf.h"
 #include "common/text.h"
+#include "import_limits.h"
 #include "import_parse.h"
 #include "import_report.h"
 #include "output.h"
@@ -47,6 +48,7 @@ enum {
     T_PATH,
     T_TS,
     T_REASON,
+    T_TENANT_CUT,
     T_COUNT
 };
 
@@ -67,8 +69,8 @@ static const char usage_text[] =
     "                  which tries OpenStack, then syslog, on each line)\n"
     "  --year Y        year of syslog timestamps, which carry none\n"
     "                  (default: the current year, UTC)\n"
-    "  --logger NAME   logger of records whose line names none\n"
-    "                  (default: import)\n"
+    "  --logger NAME   logger of records whose line names none, at most\n"
+    "                  256 bytes (default: import)\n"
     "  --audit         also record one audit event for each OpenStack API\n"
     "                  call with POST, PUT, PATCH or DELETE and a tenant\n"
     "  --dry-run       parse and print the report, write nothing\n"
@@ -78,8 +80,11 @@ static const char usage_text[] =
     "                  else the embedded default)\n"
     "  -h, --help      show this help\n"
     "\n"
-    "OpenStack and syslog timestamps are taken as UTC. The report ends with\n"
-    "\"import: read=N records=N unparsed=N rejected=N audit=N\".\n"
+    "OpenStack and syslog timestamps are taken as UTC. A request id over\n"
+    "128 bytes or a logger over 256 bytes moves to a field such as\n"
+    "request_id_too_long, because tenantlogd rejects longer ones.\n"
+    "The report ends with \"import: read=N records=N unparsed=N rejected=N\n"
+    "audit=N failed=N audit_failed=N\"; records - failed were written.\n"
     "Exit status: 0 every record and audit event accepted, 1 a failure,\n"
     "2 usage error.\n";
 
@@ -199,6 +204,14 @@ static int parse_args(int argc, char **argv, struct import_opts *o)
         return tl__cli_usage_error(CMD, "invalid --logger '': give a "
                                         "non-empty name");
     }
+    if (tl__import_wire_len(o->logger) > TL__IMPORT_LOGGER_MAX) {
+        return tl__cli_usage_error(CMD,
+                                   "invalid --logger of %zu bytes: give "
+                                   "a name of at most %d bytes, the "
+                                   "maximum that tenantlogd accepts",
+                                   tl__import_wire_len(o->logger),
+                                   TL__IMPORT_LOGGER_MAX);
+    }
     return -1;
 }
 
@@ -276,20 +289,38 @@ static const char *method_action(const char *method)
     return NULL;
 }
 
-/* Sends the audit event of an OpenStack API line as the tenant's
- * database operation: actor user/<user>, target api/<path>. */
+/* Copies s into b as valid UTF-8, as the audit store requires, and
+ * returns it, or NULL when s is absent. */
+static const char *utf8_text(struct import_run *run, struct tl__buf *b,
+                             const struct tl__span *s)
+{
+    if (s->p == NULL) {
+        return NULL;
+    }
+    tl__buf_reset(b);
+    tl__import_utf8_add(b, s->p, s->len);
+    if (b->oom) {
+        run->out_of_memory = true;
+        return NULL;
+    }
+    return tl__buf_cstr(b);
+}
+
+/* Builds the audit event of an OpenStack API line as the tenant's
+ * database operation (actor user/<user>, target api/<path>), applies
+ * tenantlogd's limits to it and, unless this is a dry run, sends it. */
 static void send_audit(struct import_run *run, const struct tl__import_line *p,
                        const struct tl__import_api *api, const char *action)
 {
     struct tl__buf *t = run->text;
-    struct tl_field details[4];
+    struct tl_field details[4 + TL__IMPORT_AUDIT_LIMIT_FIELDS];
     struct tl_audit_event ev = {0};
-    const char *user = span_text(run, &t[T_USER], &p->user);
+    const char *user = utf8_text(run, &t[T_USER], &p->user);
 
     tl__buf_reset(&t[T_TS]);
     tl__time_rfc3339(&t[T_TS], p->ts_ns);
     details[0] = TL_STR("method", tl__buf_cstr(&t[T_METHOD]));
-    details[1] = TL_STR("path", span_text(run, &t[T_PATH], &api->path));
+    details[1] = TL_STR("path", utf8_text(run, &t[T_PATH], &api->path));
     details[2] = TL_U64("status", (uint64_t)api->status);
     details[3] = TL_STR("source_ts", tl__buf_cstr(&t[T_TS]));
     ev.tenant = tl__buf_cstr(&t[T_TENANT]);
@@ -306,11 +337,15 @@ static void send_audit(struct import_run *run, const struct tl__import_line *p,
         tl__buf_printf(&t[T_REASON], "HTTP %d", api->status);
         ev.reason = tl__buf_cstr(&t[T_REASON]);
     }
-    ev.request_id = span_text(run, &t[T_REQUEST_ID], &p->request_id);
-    ev.source = span_text(run, &t[T_CLIENT], &api->client);
+    ev.request_id = utf8_text(run, &t[T_REQUEST_ID], &p->request_id);
+    ev.source = utf8_text(run, &t[T_CLIENT], &api->client);
     ev.details = details;
     ev.n_details = 4;
-    if (!run->out_of_memory) {
+    if (run->out_of_memory) {
+        return;
+    }
+    tl__import_limit_audit(&ev, details, &run->report);
+    if (run->out != NULL) {
         (void)tl__cli_out_audit(run->out, &ev, p->ts_ns);
     }
 }
@@ -336,9 +371,7 @@ static void maybe_audit(struct import_run *run, const struct tl__import_line *p,
         return;
     }
     run->report.audit++;
-    if (run->out != NULL) {
-        send_audit(run, p, &api, action);
-    }
+    send_audit(run, p, &api, action);
 }
 
 /* Fills fields with the line number and the line's optional values.
@@ -367,14 +400,16 @@ static size_t record_fields(struct import_run *run,
     return n;
 }
 
-/* Counts, and unless this is a dry run sends, the record of one line.
- * Returns whether its tenant id, if any, is valid. */
+/* Counts, and unless this is a dry run sends, the record of one line,
+ * after applying tenantlogd's limits to it. Returns whether its tenant
+ * id, if any, is valid. */
 static bool send_record(struct import_run *run, const struct tl__import_line *p,
                         uint64_t number)
 {
     struct tl__buf *t = run->text;
-    struct tl_field fields[5];
+    struct tl_field fields[5 + TL__IMPORT_RECORD_LIMIT_FIELDS];
     struct tl__cli_rec rec = {0};
+    bool tenant_valid;
 
     rec.n_fields = record_fields(run, p, number, fields);
     rec.fields = fields;
@@ -388,15 +423,17 @@ static bool send_record(struct import_run *run, const struct tl__import_line *p,
     rec.msg_len = p->msg.len;
     rec.tenant = span_text(run, &t[T_TENANT], &p->tenant);
     rec.request_id = span_text(run, &t[T_REQUEST_ID], &p->request_id);
-    if (tl__import_report_tenant(&run->report, rec.tenant,
-                                 tl_tenant_valid(rec.tenant)) != 0 ||
-        t[T_MSG].oom) {
+    tenant_valid = rec.tenant == NULL || tl_tenant_valid(rec.tenant);
+    if (tl__import_report_tenant(&run->report, rec.tenant, tenant_valid) != 0 ||
+        t[T_MSG].oom ||
+        tl__import_limit_record(&rec, fields, run->opts->logger,
+                                &t[T_TENANT_CUT], &run->report) != 0) {
         run->out_of_memory = true;
     }
     if (run->out != NULL && !run->out_of_memory) {
         (void)tl__cli_out_log(run->out, &rec);
     }
-    return rec.tenant == NULL || tl_tenant_valid(rec.tenant);
+    return tenant_valid;
 }
 
 static void import_all(struct import_run *run, const struct tl__buf *data)
@@ -437,6 +474,22 @@ static const char *output_name(const struct import_opts *o, struct tl__buf *b)
     return tl__buf_cstr(b);
 }
 
+/* Counts as failed the records and audit events that were planned but,
+ * because memory ran out, never handed over, so that records - failed is
+ * what was written. */
+static void count_unsent(const struct tl__import_report *r,
+                         struct tl__cli_tally *tally)
+{
+    uint64_t records = r->parsed + r->unparsed;
+
+    if (records > tally->sent) {
+        tally->failed += records - tally->sent;
+    }
+    if (r->audit > tally->audit_sent) {
+        tally->audit_failed += r->audit - tally->audit_sent;
+    }
+}
+
 /* Imports data and prints the report. Returns the exit status. */
 static int import_run(const struct import_opts *o, const struct tl__buf *data)
 {
@@ -455,8 +508,11 @@ static int import_run(const struct import_opts *o, const struct tl__buf *data)
         tl__buf_init(&run.text[i]);
     }
     import_all(&run, data);
-    if (run.out != NULL && tl__cli_out_close(run.out, &tally) != 0) {
-        status = TL__EXIT_FAILURE;
+    if (run.out != NULL) {
+        if (tl__cli_out_close(run.out, &tally) != 0) {
+            status = TL__EXIT_FAILURE;
+        }
+        count_unsent(&run.report, &tally);
     }
     if (run.out_of_memory) {
         fprintf(stderr,

@@ -478,8 +478,12 @@ void tl__import_parse_line(const char *line, size_t len,
         set_plain(line, len, "not an OpenStack line", out);
     } else if (f == TL__IMPORT_SYSLOG) {
         set_plain(line, len, "not a syslog line", out);
+    } else if (f == TL__IMPORT_PLAIN) {
+        set_plain(line, len, "plain format requested", out);
     } else {
-        set_plain(line, len, "no timestamp", out);
+        /* Lines of Apache, HDFS, Android and other logs start with a
+         * timestamp too, in a format that the importer does not read. */
+        set_plain(line, len, "unknown format", out);
     }
 }
 

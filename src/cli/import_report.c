@@ -27,7 +27,7 @@ void tl__import_report_free(struct tl__import_report *r)
     r->n_tenants = 0;
 }
 
-/* Adds one to reason's count. Reasons are the parser's static strings,
+/* Adds one to reason's count. Reasons are static strings,
  * so comparing pointers finds them. The last slot is kept for "other",
  * which counts any reason that finds no free slot. */
 static void reason_add(struct tl__reason_count *table, const char *reason)
@@ -66,6 +66,24 @@ void tl__import_report_line(struct tl__import_report *r,
         r->rejected++;
         reason_add(r->rejected_by, line->reason);
         break;
+    }
+}
+
+void tl__import_report_adjusted(struct tl__import_report *r, bool audit,
+                                const char *const *reasons, size_t n)
+{
+    size_t i;
+
+    if (n == 0) {
+        return;
+    }
+    if (audit) {
+        r->audit_adjusted++;
+    } else {
+        r->adjusted++;
+    }
+    for (i = 0; i < n; i++) {
+        reason_add(audit ? r->audit_adjusted_by : r->adjusted_by, reasons[i]);
     }
 }
 
@@ -197,6 +215,8 @@ void tl__import_report_print(const struct tl__import_report *r, FILE *out,
                              const struct tl__cli_tally *tally)
 {
     uint64_t records = r->parsed + r->unparsed;
+    uint64_t failed = tally ? tally->failed : 0;
+    uint64_t audit_failed = tally ? tally->audit_failed : 0;
 
     fprintf(out, "file: %s\n", path);
     fprintf(out, "output: %s\n", output);
@@ -213,15 +233,19 @@ void tl__import_report_print(const struct tl__import_report *r, FILE *out,
     fprintf(out, "tenant (none): %" PRIu64 "\n", r->no_tenant);
     fprintf(out, "records with invalid tenant: %" PRIu64 "\n",
             r->invalid_tenant);
+    fprintf(out, "records adjusted: %" PRIu64 "\n", r->adjusted);
+    print_reasons(out, "adjusted", r->adjusted_by);
     fprintf(out, "audit: %" PRIu64 "\n", r->audit);
+    fprintf(out, "audit adjusted: %" PRIu64 "\n", r->audit_adjusted);
+    print_reasons(out, "audit adjusted", r->audit_adjusted_by);
     fprintf(out, "audit skipped for invalid tenant: %" PRIu64 "\n",
             r->audit_skipped);
-    if (tally != NULL) {
-        fprintf(out, "records failed: %" PRIu64 "\n", tally->failed);
-        fprintf(out, "audit failed: %" PRIu64 "\n", tally->audit_failed);
-    }
+    fprintf(out, "records failed: %" PRIu64 "\n", failed);
+    fprintf(out, "audit failed: %" PRIu64 "\n", audit_failed);
     fprintf(out,
             "import: read=%" PRIu64 " records=%" PRIu64 " unparsed=%" PRIu64
-            " rejected=%" PRIu64 " audit=%" PRIu64 "\n",
-            r->read, records, r->unparsed, r->rejected, r->audit);
+            " rejected=%" PRIu64 " audit=%" PRIu64 " failed=%" PRIu64
+            " audit_failed=%" PRIu64 "\n",
+            r->read, records, r->unparsed, r->rejected, r->audit, failed,
+            audit_failed);
 }

@@ -11,10 +11,10 @@
 #include "import_parse.h"
 #include "output.h"
 
-#define TL__REASONS_MAX 8 /* distinct reasons, more than the parser has */
+#define TL__REASONS_MAX 8 /* distinct reasons per table, more than any uses */
 
 struct tl__reason_count {
-    const char *reason; /* static text from the parser */
+    const char *reason; /* static text from the parser or the limits */
     uint64_t n;
 };
 
@@ -33,10 +33,14 @@ struct tl__import_report {
     uint64_t rejected;
     uint64_t no_tenant;
     uint64_t invalid_tenant; /* records whose tenant id is invalid */
+    uint64_t adjusted;       /* records with a value moved to a field */
     uint64_t audit;          /* audit events sent, or planned */
+    uint64_t audit_adjusted; /* audit events with a value moved */
     uint64_t audit_skipped;  /* API lines whose tenant id is invalid */
     struct tl__reason_count unparsed_by[TL__REASONS_MAX];
     struct tl__reason_count rejected_by[TL__REASONS_MAX];
+    struct tl__reason_count adjusted_by[TL__REASONS_MAX];
+    struct tl__reason_count audit_adjusted_by[TL__REASONS_MAX];
     struct tl__tenant_count *tenants; /* open addressing, power of 2 */
     size_t n_tenants;
     size_t cap_tenants;
@@ -54,10 +58,17 @@ void tl__import_report_line(struct tl__import_report *r,
 int tl__import_report_tenant(struct tl__import_report *r, const char *tenant,
                              bool valid);
 
+/* Counts one record (or, with audit set, one audit event) with n values
+ * moved to fields, one for each static reason text. Counts nothing when n
+ * is 0. */
+void tl__import_report_adjusted(struct tl__import_report *r, bool audit,
+                                const char *const *reasons, size_t n);
+
 /*
- * Prints the report as "key: value" lines, tenants sorted by id, and
- * ends with "import: read=N records=N unparsed=N rejected=N audit=N".
- * output names where the records went. tally is NULL for a dry run.
+ * Prints the report as "key: value" lines, tenants sorted by id, and ends
+ * with "import: read=N records=N unparsed=N rejected=N audit=N failed=N
+ * audit_failed=N". output names where the records went. tally is NULL for
+ * a dry run, which prints 0 failed.
  */
 void tl__import_report_print(const struct tl__import_report *r, FILE *out,
                              const char *path, const char *output,

@@ -98,8 +98,11 @@ check_audit() {
 
 # check_report FILE: the summary and the records per tenant.
 check_report() {
-    grep -qx 'import: read=2000 records=2000 unparsed=0 rejected=0 audit=86' \
-        "$1" || fail "$1 summary: $(tail -1 "$1")"
+    local summary='import: read=2000 records=2000 unparsed=0 rejected=0'
+    summary+=' audit=86 failed=0 audit_failed=0'
+    grep -qxF "$summary" "$1" || fail "$1 summary: $(tail -1 "$1")"
+    grep -qx 'records adjusted: 0' "$1" ||
+        fail "$1 does not report 0 records adjusted"
     grep -qx 'tenant 54fadb412c4e40cdbaed9335e4c35a9e: 1101' "$1" ||
         fail "$1 lacks 1101 records for tenant 54fadb41..."
     grep -qx 'tenant e9746973ac574c6b8a9e8857f56a7608: 90' "$1" ||
