@@ -6,6 +6,52 @@
 - ``context()`` sets the tenant and request id for the current thread or
   asyncio task.
 
+Usage::
+
+    import logging
+    import tenantlog_client
+
+    logging.basicConfig(level=logging.INFO,
+                        handlers=[tenantlog_client.Handler()])
+    log = logging.getLogger("shop")
+    with tenantlog_client.context(tenant="acme", request_id="req-1"):
+        log.info("order placed", extra={"order": 42, "items": ["a", "b"]})
+    log.warning("stock low", extra={"tenant": "acme", "sku": "X-1"})
+
+    audit_seq = tenantlog_client.audit(
+        "db.insert", tenant="acme", actor=("user", "u1"),
+        target=("table", "orders"), details={"rows": 1})
+
+Socket path: ``Handler``, ``audit()`` and ``Connection`` connect to their
+``path`` argument, else to the path in the environment variable
+``TENANTLOG_SOCKET`` (read when the handler or connection is created),
+else to ``./var/tenantlogd.sock``, the daemon's default ``daemon.socket``.
+A failed connect raises the ``OSError`` subclass of the cause (such as
+``FileNotFoundError`` or ``ConnectionRefusedError``) with a message that
+names the path.
+
+Fields: ``extra=`` values other than the tenant, request, trace and span
+ids become typed fields. Strings, booleans, integers and finite floats keep
+their type. Dicts, lists, tuples and ``None`` are sent as JSON values (up
+to 32 levels deep), which the daemon stores as their compact JSON text
+(``{"a":1}``). Integers outside
+64 bits, NaN, infinities and any other object are sent as ``str(value)``.
+
+Errors and ``Handler.dropped``: the daemon rejects an invalid record with
+an error frame (docs/protocol.md lists the codes), for example a record
+with a ``request_id`` longer than 128 bytes or a logger name longer than
+256 bytes. The handler counts each such record in ``dropped`` and reports it
+through ``Handler.handleError``, as for any other failure in ``emit()``.
+By default, with ``logging.raiseExceptions`` true, that prints a traceback
+ending in ``TenantlogError: <code>: <message>`` and the record's message to
+stderr. Override ``handleError`` to report it elsewhere. Error frames
+arrive after the record was sent, so the report can come during a later
+``emit()`` or ``flush()``. ``dropped`` also counts records that could not be
+encoded (a frame over 1 MiB) and the oldest unsent records, discarded when
+more than ``10 * max_unacked`` wait while the daemon is unreachable.
+NOTE: a ``write_failed`` rejection is counted too, although the daemon
+wrote that record to its own standard error instead of its sinks.
+
 docs/protocol.md specifies the frames: a 4-byte big-endian length, then one
 UTF-8 JSON object.
 """
@@ -18,11 +64,12 @@ import json
 import logging
 import math
 import os
+import re
 import socket
 import struct
 import time
 
-DEFAULT_SOCKET = os.environ.get("TENANTLOG_SOCKET", "./var/tenantlogd.sock")
+DEFAULT_SOCKET = "./var/tenantlogd.sock"
 FRAME_MAX = 1 << 20
 
 tenant_var = contextvars.ContextVar("tenantlog_tenant", default=None)
@@ -33,6 +80,12 @@ _RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {
     "message", "asctime", "taskName"}
 _CONTEXT_KEYS = ("tenant", "request_id", "trace_id", "span_id")
 _INT64 = (-(1 << 63), (1 << 63) - 1)
+# Bytes that send_body() adds to an encoded frame: "seq":<20 digits>,
+_SEQ_RESERVE = 27
+# Nesting depth of extra= values sent as JSON. Deeper values (and cyclic
+# ones) are sent as str(value).
+_NEST_MAX = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class TenantlogError(Exception):
@@ -44,6 +97,11 @@ class TenantlogError(Exception):
         self.code = code
         self.message = message
         self.seq = seq
+
+
+def socket_path(path=None):
+    """Return path, else $TENANTLOG_SOCKET, else DEFAULT_SOCKET."""
+    return path or os.environ.get("TENANTLOG_SOCKET") or DEFAULT_SOCKET
 
 
 @contextlib.contextmanager
@@ -65,18 +123,49 @@ def _rfc3339(epoch_s):
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Connection:
-    """One connection to the daemon. Not thread-safe."""
+def encode(frame):
+    """Encode frame (a dict without "seq") as a frame body for send_body().
+    A lone surrogate, as os.fsdecode() makes from undecodable bytes,
+    becomes U+FFFD, because the daemon rejects invalid UTF-8. Raise
+    ValueError when the frame would be larger than FRAME_MAX."""
+    text = json.dumps(frame, separators=(",", ":"), allow_nan=False,
+                      ensure_ascii=False)
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:
+        body = _SURROGATE.sub("\ufffd", text).encode("utf-8")
+    if len(body) + _SEQ_RESERVE > FRAME_MAX:
+        raise ValueError(f"frame of {len(body)} bytes is larger than the "
+                         f"maximum of {FRAME_MAX - _SEQ_RESERVE}")
+    return body
 
-    def __init__(self, path=DEFAULT_SOCKET, timeout=30.0):
+
+def _connect_error(exc, path):
+    """Return exc's OSError subclass with a message that names path."""
+    cause = exc.strerror or str(exc)
+    text = (f"failed to connect to tenantlogd at {path}: {cause}. Check "
+            f"that tenantlogd is running and that {path} is its native "
+            f"socket (daemon.socket in its configuration).")
+    return type(exc)(exc.errno, text) if exc.errno else type(exc)(text)
+
+
+class Connection:
+    """One connection to the daemon. Not thread-safe.
+
+    Error frames are passed to on_error(TenantlogError) when it is given,
+    else kept in ``errors`` (the last 100)."""
+
+    def __init__(self, path=None, timeout=30.0, on_error=None):
+        self.path = socket_path(path)
         self.timeout = timeout
+        self.on_error = on_error
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         try:
-            self.sock.connect(path)
-        except OSError:
+            self.sock.connect(self.path)
+        except OSError as exc:
             self.sock.close()
-            raise
+            raise _connect_error(exc, self.path) from None
         self.seq = 0
         self.acked = 0
         self.audit_seqs = {}  # frame seq -> per-tenant audit seq
@@ -84,17 +173,20 @@ class Connection:
         self._buf = b""
 
     def send(self, frame):
-        """Send frame (a dict, given the next "seq") and return its seq."""
-        frame["seq"] = self.seq + 1
-        body = json.dumps(frame, separators=(",", ":"), allow_nan=False,
-                          ensure_ascii=False).encode("utf-8")
-        if len(body) > FRAME_MAX:
-            raise ValueError(f"frame of {len(body)} bytes is larger than "
-                             f"the maximum of {FRAME_MAX}")
+        """Send frame (a dict without "seq") and return its seq."""
+        return self.send_body(encode(frame))
+
+    def send_body(self, body):
+        """Send body, from encode(), with the next seq and return the seq."""
+        seq = self.seq + 1
+        if body == b"{}":
+            data = b'{"seq":%d}' % seq
+        else:
+            data = b'{"seq":%d,' % seq + body[1:]
         self.sock.settimeout(self.timeout)
-        self.sock.sendall(struct.pack(">I", len(body)) + body)
-        self.seq += 1
-        return self.seq
+        self.sock.sendall(struct.pack(">I", len(data)) + data)
+        self.seq = seq
+        return seq
 
     def _handle(self, frame):
         kind, seq = frame.get("type"), frame.get("seq", 0)
@@ -103,8 +195,12 @@ class Connection:
         elif kind == "audit_ack":
             self.audit_seqs[seq] = frame["audit_seq"]
         elif kind == "error":
-            self.errors.append(TenantlogError(frame.get("code", ""),
-                                              frame.get("message", ""), seq))
+            err = TenantlogError(frame.get("code", ""),
+                                 frame.get("message", ""), seq)
+            if self.on_error is not None:
+                self.on_error(err)
+            else:
+                self.errors.append(err)
 
     def _parse(self):
         """Handle every complete frame in the buffer and return how many."""
@@ -152,13 +248,21 @@ class Connection:
         self.close()
 
 
-def _field_value(value):
-    if isinstance(value, bool) or isinstance(value, str):
+def _field_value(value, depth=0):
+    """Convert an extra= value to the JSON value sent for it."""
+    if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
         return value if _INT64[0] <= value <= _INT64[1] else str(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
+    if depth < _NEST_MAX and isinstance(value, dict):
+        # Keys become strings. Two keys with the same str() keep the last
+        # value, because the daemon rejects duplicate member names.
+        return {str(key): _field_value(item, depth + 1)
+                for key, item in value.items()}
+    if depth < _NEST_MAX and isinstance(value, (list, tuple)):
+        return [_field_value(item, depth + 1) for item in value]
     return str(value)
 
 
@@ -169,15 +273,21 @@ class Handler(logging.Handler):
 
     Unacknowledged frames are kept. After a lost connection the handler
     reconnects and sends them again, so a record can arrive twice but is
-    not lost. ``flush()`` waits for every ack."""
+    not lost. ``flush()`` waits for every ack.
 
-    def __init__(self, path=DEFAULT_SOCKET, level=logging.NOTSET,
-                 timeout=5.0, max_unacked=1000):
+    ``dropped`` counts the records that did not reach the daemon's sinks,
+    as the module documentation describes. The handler also reports each
+    record that the daemon rejected through ``handleError``."""
+
+    def __init__(self, path=None, level=logging.NOTSET, timeout=5.0,
+                 max_unacked=1000):
         super().__init__(level)
-        self.path, self.timeout, self.max_unacked = path, timeout, max_unacked
+        self.path = socket_path(path)
+        self.timeout, self.max_unacked = timeout, max_unacked
         self.conn = None
-        self.unacked = collections.deque()  # [seq or 0 when unsent, frame]
-        self.dropped = 0  # oldest frames dropped while the daemon was down
+        # [seq or 0 when unsent, encoded frame, LogRecord], in send order
+        self.unacked = collections.deque()
+        self.dropped = 0
 
     def frame(self, record):
         """Build the record frame for a LogRecord."""
@@ -206,18 +316,42 @@ class Handler(logging.Handler):
         while self.unacked and 0 < self.unacked[0][0] <= self.conn.acked:
             self.unacked.popleft()
 
+    def _report(self, err, record):
+        """Pass err to handleError as the exception being handled."""
+        try:
+            raise err
+        except TenantlogError:
+            self.handleError(record)
+
+    def _rejected(self, err):
+        """Count and report the record that error frame err rejected."""
+        item = None
+        if err.seq > 0:
+            item = next((i for i in self.unacked if i[0] == err.seq), None)
+        if item is None:
+            # The frame is no longer kept, or the error has no seq.
+            self._report(err, logging.makeLogRecord(
+                {"msg": f"error frame for frame {err.seq} from tenantlogd"}))
+            return
+        # Removed at once, so that a resend after a lost connection
+        # cannot count it twice.
+        self.unacked.remove(item)
+        self.dropped += 1
+        self._report(err, item[2])
+
     def _push(self):
         """Send every unsent frame, and reconnect once when the connection
         is lost. A new connection sends every unacked frame again."""
         for attempt in (1, 2):
             try:
                 if self.conn is None:
-                    self.conn = Connection(self.path, self.timeout)
+                    self.conn = Connection(self.path, self.timeout,
+                                           self._rejected)
                     for item in self.unacked:
                         item[0] = 0
                 for item in self.unacked:
                     if item[0] == 0:
-                        item[0] = self.conn.send(item[1])
+                        item[0] = self.conn.send_body(item[1])
                 self.conn.read(block=False)
                 while len(self.unacked) > self.max_unacked:
                     self.conn.read(block=True)
@@ -233,10 +367,16 @@ class Handler(logging.Handler):
 
     def emit(self, record):
         try:
+            body = encode(self.frame(record))
+        except Exception:
+            self.dropped += 1
+            self.handleError(record)
+            return
+        try:
             if len(self.unacked) >= 10 * self.max_unacked:
                 self.unacked.popleft()
                 self.dropped += 1
-            self.unacked.append([0, self.frame(record)])
+            self.unacked.append([0, body, record])
             self._push()
         except Exception:
             self.handleError(record)
@@ -245,6 +385,7 @@ class Handler(logging.Handler):
         with self.lock:
             if self.unacked:
                 self._push()
+            if self.unacked:
                 self.conn.wait(self.unacked[-1][0], self.timeout)
                 self._forget_acked()
 
@@ -260,13 +401,14 @@ class Handler(logging.Handler):
 
 def audit(action, *, actor, tenant=None, target=None, outcome="success",
           reason=None, request_id=None, source=None, details=None,
-          path=DEFAULT_SOCKET, timeout=10.0):
+          path=None, timeout=10.0):
     """Send one audit event and return its per-tenant sequence number once
     the daemon has committed it durably. ``actor`` and ``target`` are
-    ``(type, id)`` pairs. Raise TenantlogError when the daemon rejects the
-    event, and ConnectionError or TimeoutError when the outcome is unknown.
-    The caller may then send it again, but the daemon does not drop
-    duplicates yet, so a committed event would be stored twice."""
+    ``(type, id)`` pairs. ``path`` is as for ``Handler``. Raise
+    TenantlogError when the daemon rejects the event, and OSError when the
+    connect fails. Raise ConnectionError or TimeoutError when the outcome
+    is unknown. The caller may then send it again, but the daemon does not
+    drop duplicates yet, so a committed event would be stored twice."""
     frame = {"type": "audit", "tenant": tenant or tenant_var.get(),
              "actor": {"type": actor[0], "id": actor[1]}, "action": action,
              "outcome": outcome, "reason": reason, "source": source,

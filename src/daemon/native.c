@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "common/client.h"
+#include "common/text.h"
 #include "daemon.h"
 
 static uint32_t be32_get(const char *p)
@@ -44,19 +45,74 @@ int tl__native_send(struct tl__conn *c, json_t *obj)
     return rc;
 }
 
+/* Logs a rejected frame as one of the daemon's own errors. All rejections
+ * share one rate limit, so a client that sends bad frames in a loop
+ * cannot flood the daemon's log. */
+static void reject_log(struct tl__conn *c, uint64_t seq, const char *code,
+                       const char *message)
+{
+    struct tl_field f[7];
+    size_t n = 0;
+
+    f[n++] = TL_U64("conn", c->id);
+    if (c->cred.set) {
+        f[n++] = TL_I64("pid", (int64_t)c->cred.pid);
+        f[n++] = TL_U64("uid", (uint64_t)c->cred.uid);
+        f[n++] = TL_U64("gid", (uint64_t)c->cred.gid);
+    }
+    if (seq > 0) {
+        f[n++] = TL_U64("seq", seq);
+    }
+    f[n++] = TL_STR("code", code);
+    f[n++] = TL_STR("error", message);
+    tl__dlog_error(c->d, "native.reject", "rejected a native frame", f, n);
+}
+
+/* Copies s into out (size bytes) with each byte that is not part of valid
+ * UTF-8 replaced by U+FFFD. A "%.64s" in a message can cut a character in
+ * two, and jansson rejects a string with invalid UTF-8, so without this
+ * the error frame would not be sent. */
+static void utf8_repair(const char *s, char *out, size_t size)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = strlen(s), pos = 0, used = 0, n;
+    uint32_t cp;
+
+    while (pos < len) {
+        n = tl__utf8_decode(u + pos, len - pos, &cp);
+        if (used + (n ? n : 3) >= size) {
+            break;
+        }
+        if (n == 0) {
+            memcpy(out + used, "\xEF\xBF\xBD", 3);
+            used += 3;
+            pos++;
+        } else {
+            memcpy(out + used, s + pos, n);
+            used += n;
+            pos += n;
+        }
+    }
+    out[used] = '\0';
+}
+
 void tl__native_error(struct tl__conn *c, uint64_t seq, const char *code,
                       const char *message)
 {
-    json_t *obj = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code,
-                            "message", message);
+    char text[1024];
+    json_t *obj;
 
+    utf8_repair(message, text, sizeof(text));
+    c->d->n.native_errors++;
+    reject_log(c, seq, code, text);
+    obj = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code,
+                    "message", text);
     if (obj == NULL) {
         return;
     }
     if (seq > 0) {
         json_object_set_new(obj, "seq", json_integer((json_int_t)seq));
     }
-    c->d->n.native_errors++;
     (void)tl__native_send(c, obj);
 }
 

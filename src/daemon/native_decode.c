@@ -58,7 +58,8 @@ static bool name_in(const char *key, const char *const *names, size_t n)
 }
 
 /* Rejects members that the frame type does not define, so that a typo
- * such as "tennant" is reported instead of ignored. */
+ * such as "tennant" is reported instead of ignored. where names the
+ * object in the message. */
 static int members_check(json_t *obj, const char *where,
                          const char *const *names, size_t n,
                          struct tl__native_err *err)
@@ -76,11 +77,14 @@ static int members_check(json_t *obj, const char *where,
 }
 
 /* Reads an optional string member. Absent and null both leave *out NULL.
- * Only msg may contain NUL bytes (allow_nul). */
-static int str_get(json_t *obj, const char *key, size_t max, bool allow_nul,
+ * Only msg may contain NUL bytes (allow_nul). path is the member's path
+ * from the frame, such as "actor.id", and messages name it. The member
+ * read from obj is the last component of path. */
+static int str_get(json_t *obj, const char *path, size_t max, bool allow_nul,
                    const char **out, size_t *len, struct tl__native_err *err)
 {
-    json_t *v = json_object_get(obj, key);
+    const char *dot = strrchr(path, '.');
+    json_t *v = json_object_get(obj, dot ? dot + 1 : path);
     size_t n;
 
     *out = NULL;
@@ -88,16 +92,17 @@ static int str_get(json_t *obj, const char *key, size_t max, bool allow_nul,
         return 0;
     }
     if (!json_is_string(v)) {
-        return fail(err, "invalid_member", "\"%s\" must be a string", key);
+        return fail(err, "invalid_member", "\"%s\" must be a string",
+                    path);
     }
     n = json_string_length(v);
     if (n > max) {
         return fail(err, "invalid_member", "\"%s\" is %zu bytes; the maximum "
-                    "is %zu", key, n, max);
+                    "is %zu", path, n, max);
     }
     if (!allow_nul && memchr(json_string_value(v), '\0', n) != NULL) {
         return fail(err, "invalid_member", "\"%s\" contains a NUL character",
-                    key);
+                    path);
     }
     *out = json_string_value(v);
     if (len) {
@@ -357,19 +362,20 @@ int tl__native_record_decode(json_t *obj, const struct tl__cred *cred,
 
 /* ---- audit events ---- */
 
-/* Copies an optional string member into *dst (left NULL when absent). */
-static int audit_str(json_t *obj, const char *key, size_t max,
+/* Copies an optional string member into *dst (left NULL when absent).
+ * path is as for str_get. */
+static int audit_str(json_t *obj, const char *path, size_t max,
                      bool required, char **dst, struct tl__native_err *err)
 {
     const char *s;
-    int rc = str_get(obj, key, max, false, &s, NULL, err);
+    int rc = str_get(obj, path, max, false, &s, NULL, err);
 
     if (rc < 0) {
         return rc;
     }
     if (s == NULL || s[0] == '\0') {
         return required ? fail(err, "missing_member", "\"%s\" is required "
-                               "and must not be empty", key)
+                               "and must not be empty", path)
                         : 0;
     }
     *dst = strdup(s);
@@ -381,6 +387,7 @@ static int audit_pair(json_t *obj, const char *key, bool required,
                       char **type, char **id, struct tl__native_err *err)
 {
     json_t *pair = json_object_get(obj, key);
+    char where[32], type_path[32], id_path[32];
     int rc;
 
     if (pair == NULL || json_is_null(pair)) {
@@ -392,12 +399,15 @@ static int audit_pair(json_t *obj, const char *key, bool required,
         return fail(err, "invalid_member", "\"%s\" must be an object with "
                     "\"type\" and \"id\"", key);
     }
-    rc = members_check(pair, key, pair_members, COUNT(pair_members), err);
+    snprintf(where, sizeof(where), "\"%s\"", key);
+    snprintf(type_path, sizeof(type_path), "%s.type", key);
+    snprintf(id_path, sizeof(id_path), "%s.id", key);
+    rc = members_check(pair, where, pair_members, COUNT(pair_members), err);
     if (rc == 0) {
-        rc = audit_str(pair, "type", AUDIT_STR_MAX, required, type, err);
+        rc = audit_str(pair, type_path, AUDIT_STR_MAX, required, type, err);
     }
     if (rc == 0) {
-        rc = audit_str(pair, "id", AUDIT_STR_MAX, required, id, err);
+        rc = audit_str(pair, id_path, AUDIT_STR_MAX, required, id, err);
     }
     return rc;
 }

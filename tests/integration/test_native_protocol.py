@@ -3,11 +3,15 @@ the Python client.
 
 It covers acks, an error frame for each kind of bad input, the connection
 closed after a bad length, trusted credentials, and audit acks that come
-only for rows committed in SQLite.
+only for rows committed in SQLite. It also checks that the daemon logs
+rejected frames, and how the Python client reports rejections and connect
+failures.
 
 Needs TL_BIN (the build folder) and TL_SRC (the source tree).
 """
 
+import contextlib
+import io
 import json
 import logging
 import os
@@ -72,6 +76,8 @@ daemon:
         return code
 
     def records(self, tenant):
+        """Return the records in tenant's file. The "_system" file contains
+        the daemon's own."""
         path = os.path.join(self.logs, tenant, "app.log")
         if not os.path.exists(path):
             return []
@@ -212,6 +218,8 @@ class NativeProtocol(unittest.TestCase):
         actor = {"type": "user", "id": "u1"}
         cases = [
             ({"type": "bogus"}, "unknown_type"),
+            # The message quotes 64 bytes of the type, which cuts an "é".
+            ({"type": "a" + "\u00e9" * 40}, "unknown_type"),
             ({}, "missing_member"),
             ({"type": "record", "msg": 5}, "invalid_member"),
             ({"type": "record", "tenant": "acme\u0000x"}, "invalid_tenant"),
@@ -248,6 +256,34 @@ class NativeProtocol(unittest.TestCase):
                         "msg": "after errors"})
         self.assertEqual(self.peer.until_ack(seq),
                          [{"type": "ack", "seq": seq}])
+
+    def test_audit_member_paths(self):
+        actor = {"type": "user", "id": "u1"}
+        cases = [
+            ({"actor": {"type": "user", "id": ""}},
+             '"actor.id" is required and must not be empty'),
+            ({"actor": {"id": "u1"}},
+             '"actor.type" is required and must not be empty'),
+            ({"actor": {"type": "user", "id": 5}},
+             '"actor.id" must be a string'),
+            ({"actor": {"type": "user", "id": "u1", "x": 1}},
+             'unknown member "x" in "actor"'),
+            ({"actor": actor, "target": {"type": 5}},
+             '"target.type" must be a string'),
+            ({"actor": actor, "target": {"id": "t" * 257}},
+             '"target.id" is 257 bytes; the maximum is 256'),
+            ({"actor": actor, "target": {"id": "a\u0000b"}},
+             '"target.id" contains a NUL character'),
+        ]
+        for seq, (members, message) in enumerate(cases, start=1):
+            with self.subTest(members=members):
+                frame = {"type": "audit", "seq": seq, "tenant": "acme",
+                         "action": "db.insert", **members}
+                self.peer.send(frame)
+                frames = self.peer.until_ack(seq)
+                errors = [f for f in frames if f["type"] == "error"]
+                self.assertEqual(len(errors), 1, frames)
+                self.assertEqual(errors[0]["message"], message)
 
     def assert_closed_after(self, data, code):
         self.peer.send_raw(data)
@@ -347,10 +383,12 @@ class NativeProtocol(unittest.TestCase):
             with tenantlog_client.context(tenant="pyco", request_id="r-1"):
                 log.info("hello %s", "world", extra={"n": 5, "big": 2**70})
             log.warning("explicit", extra={"tenant": "pyco2"})
+            log.info("path \udcff", extra={"tenant": "pyco3"})
             handler.flush()
         finally:
             log.removeHandler(handler)
             handler.close()
+        self.assertEqual(handler.dropped, 0)
         rec = daemon.records("pyco")
         self.assertEqual(len(rec), 1)
         self.assertEqual(rec[0]["msg"], "hello world")
@@ -360,6 +398,103 @@ class NativeProtocol(unittest.TestCase):
         self.assertEqual(rec[0]["n"], 5)
         self.assertEqual(rec[0]["big"], str(2**70))
         self.assertEqual(len(daemon.records("pyco2")), 1)
+        # A lone surrogate (from os.fsdecode) arrives as U+FFFD.
+        self.assertEqual(daemon.records("pyco3")[0]["msg"], "path \ufffd")
+
+    def test_python_extra_json(self):
+        handler = tenantlog_client.Handler(daemon.socket)
+        log = logging.getLogger("pyjson")
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG)
+        cyclic = []
+        cyclic.append(cyclic)
+        try:
+            log.info("nested", extra={
+                "tenant": "pyjson", "obj": {"a": 1, "b": [1, "x"], 2: None},
+                "arr": (1, 2.5), "none": None, "deep": {"k": 2**70},
+                "cyclic": cyclic})
+            handler.flush()
+        finally:
+            log.removeHandler(handler)
+            handler.close()
+        rec = daemon.records("pyjson")
+        self.assertEqual(len(rec), 1)
+        self.assertEqual(rec[0]["obj"], '{"a":1,"b":[1,"x"],"2":null}')
+        self.assertEqual(rec[0]["arr"], "[1,2.5]")
+        self.assertEqual(rec[0]["none"], "null")
+        self.assertEqual(rec[0]["deep"], '{"k":"%d"}' % 2**70)
+        self.assertTrue(rec[0]["cyclic"].startswith("["), rec[0]["cyclic"])
+        self.assertEqual(handler.dropped, 0)
+
+    def test_python_rejected_dropped(self):
+        handler = tenantlog_client.Handler(daemon.socket)
+        log = logging.getLogger("pyreject")
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG)
+        long_name = logging.getLogger("L" * 257)
+        long_name.addHandler(handler)
+        long_name.setLevel(logging.DEBUG)
+        long_name.propagate = False
+        stderr = io.StringIO()
+
+        try:
+            with contextlib.redirect_stderr(stderr):
+                with tenantlog_client.context(tenant="pyreject"):
+                    log.info("long id", extra={"request_id": "r" * 129})
+                    long_name.info("long logger")
+                    log.info("fine")
+                    handler.flush()
+        finally:
+            log.removeHandler(handler)
+            long_name.removeHandler(handler)
+            handler.close()
+
+        report = stderr.getvalue()
+        self.assertEqual(handler.dropped, 2, report)
+        self.assertEqual(report.count("--- Logging error ---"), 2, report)
+        self.assertIn('TenantlogError: invalid_member: "request_id" is 129 '
+                      'bytes', report)
+        self.assertIn('TenantlogError: invalid_member: "logger" is 257 '
+                      'bytes', report)
+        self.assertIn("Message: 'long id'", report)
+        self.assertIn("Message: 'long logger'", report)
+        self.assertEqual([r["msg"] for r in daemon.records("pyreject")],
+                         ["fine"])
+
+    def test_python_socket_env(self):
+        saved = os.environ.pop("TENANTLOG_SOCKET", None)
+        try:
+            self.assertEqual(tenantlog_client.Handler().path,
+                             "./var/tenantlogd.sock")
+            os.environ["TENANTLOG_SOCKET"] = daemon.socket
+            handler = tenantlog_client.Handler()
+            seq = tenantlog_client.audit("auth.login", actor=("user", "u9"),
+                                         tenant="pyenv")
+        finally:
+            os.environ.pop("TENANTLOG_SOCKET", None)
+            if saved is not None:
+                os.environ["TENANTLOG_SOCKET"] = saved
+        self.assertEqual(handler.path, daemon.socket)
+        self.assertEqual(seq, 1)
+
+    def test_python_connect_error(self):
+        missing = os.path.join(folder, "run", "missing.sock")
+        with self.assertRaises(FileNotFoundError) as cm:
+            tenantlog_client.audit("auth.login", actor=("user", "u9"),
+                                   tenant="pyenv", path=missing)
+        self.assertIn(missing, str(cm.exception))
+        self.assertIn("tenantlogd is running", str(cm.exception))
+        handler = tenantlog_client.Handler(missing)
+        log = logging.getLogger("pymissing")
+        log.addHandler(handler)
+        stderr = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(stderr):
+                log.warning("nowhere")
+        finally:
+            log.removeHandler(handler)
+        self.assertIn(f"failed to connect to tenantlogd at {missing}",
+                      stderr.getvalue())
 
     def test_python_audit(self):
         seq1 = tenantlog_client.audit("auth.login", actor=("user", "u9"),
@@ -374,6 +509,39 @@ class NativeProtocol(unittest.TestCase):
             tenantlog_client.audit("db.update", actor=("user", "u9"),
                                    tenant="../x", path=daemon.socket)
         self.assertEqual(cm.exception.code, "invalid_tenant")
+
+
+class RejectLog(unittest.TestCase):
+    def test_rejects_logged_and_limited(self):
+        other = tempfile.mkdtemp(prefix="tl-native-reject-")
+        d = Daemon(other)
+        try:
+            peer = Peer(d.socket)
+            for seq in range(7, 15):
+                peer.send({"type": "record", "seq": seq,
+                           "level": "loud", "msg": "bad"})
+            peer.until_ack(14)
+            peer.close()
+        finally:
+            code = d.stop()
+        self.assertEqual(code, 0)
+        own = [r for r in d.records("_system")
+               if r.get("logger") == "tenantlogd"]
+        rejects = [r for r in own if r["msg"] == "rejected a native frame"]
+        # The daemon's error rate limit: 5 per site in 10 seconds.
+        self.assertEqual(len(rejects), 5, own)
+        first = rejects[0]
+        self.assertEqual(first["level"], "error")
+        self.assertEqual(first["seq"], 7)
+        self.assertEqual(first["code"], "invalid_member")
+        self.assertIn('"level" "loud"', first["error"])
+        self.assertEqual(first["pid"], os.getpid())
+        self.assertEqual(first["uid"], os.getuid())
+        self.assertIn("conn", first)
+        summary = [r for r in own if r.get("error_key") == "native.reject"]
+        self.assertEqual(len(summary), 1, own)
+        self.assertEqual(summary[0]["suppressed"], 3)
+        shutil.rmtree(other, ignore_errors=True)
 
 
 class StoreFailure(unittest.TestCase):
