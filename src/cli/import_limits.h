@@ -7,20 +7,16 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "common/client.h"
 #include "import_report.h"
 #include "output.h"
 
-/*
- * Maximum lengths in bytes as sent over the native protocol, where each
- * byte outside valid UTF-8 becomes U+FFFD (3 bytes). Request ids have
- * TL__ID_MAX (128) from common/text.h.
- * NOTE: these copy private limits of src/daemon/native_decode.c, so a
- * change there must be made here too. test_import_limits.sh fails when
- * tenantlogd rejects a value of exactly one of these lengths.
- */
-#define TL__IMPORT_LOGGER_MAX 256
-#define TL__IMPORT_QUARANTINE_MAX 256 /* an invalid tenant id in a record */
-#define TL__IMPORT_AUDIT_STR_MAX 256  /* actor id, target id, source */
+/* Maximum lengths in bytes as sent over the native protocol, where each
+ * byte outside valid UTF-8 becomes U+FFFD (3 bytes): tenantlogd's own
+ * limits, from common/client.h. Request ids have TL__ID_MAX (128). */
+#define TL__IMPORT_LOGGER_MAX TL__PROTO_LOGGER_MAX
+#define TL__IMPORT_QUARANTINE_MAX TL__PROTO_QUARANTINE_MAX
+#define TL__IMPORT_AUDIT_STR_MAX TL__PROTO_AUDIT_STR_MAX
 
 /* Fields that tl__import_limit_record adds at most. */
 #define TL__IMPORT_RECORD_LIMIT_FIELDS 3

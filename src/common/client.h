@@ -10,6 +10,12 @@
 
 #define TL__FRAME_MAX (1u << 20) /* largest frame body, bytes */
 
+/* Longest values tenantlogd accepts in a frame, in bytes of UTF-8.
+ * Request, trace and span ids have TL__ID_MAX from common/text.h. */
+#define TL__PROTO_LOGGER_MAX 256     /* a record's logger name */
+#define TL__PROTO_QUARANTINE_MAX 256 /* an invalid tenant id in a record */
+#define TL__PROTO_AUDIT_STR_MAX 256  /* actor id, target id, source, ... */
+
 struct tl__client;
 
 /* Called for each error frame the daemon sends: the rejected frame's

@@ -11,8 +11,8 @@
 #include "common/text.h"
 #include "daemon.h"
 
-#define LOGGER_MAX 256
-#define AUDIT_STR_MAX 256
+#define LOGGER_MAX TL__PROTO_LOGGER_MAX
+#define AUDIT_STR_MAX TL__PROTO_AUDIT_STR_MAX
 #define REASON_MAX 1024
 #define FIELDS_MAX 1024
 #define FIELD_KEY_MAX 128
@@ -145,7 +145,7 @@ static int level_get(json_t *obj, enum tl_level *level,
 }
 
 /* Longest invalid tenant id a record may carry into quarantine. */
-#define QUARANTINE_MAX 256
+#define QUARANTINE_MAX TL__PROTO_QUARANTINE_MAX
 
 /* Reads the tenant member, which audit events require. With quarantine
  * set (records), an invalid id is kept so that the record is written to
