@@ -23,18 +23,18 @@ extern "C" {
 
 /* Project error codes. Functions return 0 on success, a negated errno
  * for a failed system call, or one of these negative codes. */
-#define TL_ERRORS(X)                                                        \
-    X(TL_EINVAL, -1000, "invalid argument")                                 \
-    X(TL_ECONFIG, -1001, "invalid configuration")                           \
-    X(TL_ECLOSED, -1002, "logger is not open")                              \
-    X(TL_EBUSY, -1003, "logger already open with another configuration")    \
-    X(TL_EFULL, -1004, "queue full, record dropped")                        \
-    X(TL_ETENANT, -1005, "invalid tenant id")                               \
-    X(TL_ETOOBIG, -1006, "record too large")                                \
-    X(TL_ESTORE, -1007, "audit store error")                                \
-    X(TL_EPROTO, -1008, "protocol error")                                   \
-    X(TL_ECHAIN, -1009, "audit chain broken")                               \
-    X(TL_EDEPTH, -1010, "context stack full")                               \
+#define TL_ERRORS(X)                                                           \
+    X(TL_EINVAL, -1000, "invalid argument")                                    \
+    X(TL_ECONFIG, -1001, "invalid configuration")                              \
+    X(TL_ECLOSED, -1002, "logger is not open")                                 \
+    X(TL_EBUSY, -1003, "logger already open with another configuration")       \
+    X(TL_EFULL, -1004, "queue full, record dropped")                           \
+    X(TL_ETENANT, -1005, "invalid tenant id")                                  \
+    X(TL_ETOOBIG, -1006, "record too large")                                   \
+    X(TL_ESTORE, -1007, "audit store error")                                   \
+    X(TL_EPROTO, -1008, "protocol error")                                      \
+    X(TL_ECHAIN, -1009, "audit chain broken")                                  \
+    X(TL_EDEPTH, -1010, "context stack full")                                  \
     X(TL_ETIMEDOUT, -1011, "timed out")
 
 enum tl_error {
@@ -88,15 +88,15 @@ struct tl_field {
     } v;
 };
 
-#define TL_STR(k, x)                                                        \
+#define TL_STR(k, x)                                                           \
     ((struct tl_field){.key = (k), .type = TL_FIELD_STR, .v.s = (x)})
-#define TL_I64(k, x)                                                        \
+#define TL_I64(k, x)                                                           \
     ((struct tl_field){.key = (k), .type = TL_FIELD_I64, .v.i = (x)})
-#define TL_U64(k, x)                                                        \
+#define TL_U64(k, x)                                                           \
     ((struct tl_field){.key = (k), .type = TL_FIELD_U64, .v.u = (x)})
-#define TL_F64(k, x)                                                        \
+#define TL_F64(k, x)                                                           \
     ((struct tl_field){.key = (k), .type = TL_FIELD_F64, .v.d = (x)})
-#define TL_BOOL(k, x)                                                       \
+#define TL_BOOL(k, x)                                                          \
     ((struct tl_field){.key = (k), .type = TL_FIELD_BOOL, .v.b = (x)})
 
 struct tl_logger;
@@ -178,34 +178,34 @@ static inline void tl__context_scope_end(int *pushed)
 
 /* Pushes a frame for the rest of the enclosing block; it is popped when
  * the block is left by any path. Needs GCC or Clang. */
-#define TL_CONTEXT_SCOPE(...)                                               \
+#define TL_CONTEXT_SCOPE(...)                                                  \
     TL__CONTEXT_SCOPE(TL__CAT(tl__scope_, __LINE__), __VA_ARGS__)
 #define TL__CAT2(a, b) a##b
 #define TL__CAT(a, b) TL__CAT2(a, b)
-#define TL__CONTEXT_SCOPE(var, ...)                                         \
-    int var __attribute__((cleanup(tl__context_scope_end), unused)) =       \
+#define TL__CONTEXT_SCOPE(var, ...)                                            \
+    int var __attribute__((cleanup(tl__context_scope_end), unused)) =          \
         tl_context_push(&(struct tl_context){__VA_ARGS__})
 
 /* Counters of invariant "everything is counted", process-wide and
  * cumulative across opens. */
 struct tl_stats {
-    uint64_t submitted;         /* tl_log calls */
-    uint64_t enqueued;          /* records accepted into the queue */
-    uint64_t written;           /* records written to every routed sink */
-    uint64_t write_failed;      /* records that a routed sink failed */
-    uint64_t dropped_full;      /* queue full with the "drop" policy */
-    uint64_t dropped_closed;    /* logged while not running */
-    uint64_t dropped_deadline;  /* still queued at the close deadline */
-    uint64_t dropped_invalid;   /* too large, or out of memory */
-    uint64_t fallback;          /* written to stderr by the fallback path */
-    uint64_t write_errors;      /* failed sink writes, all errnos */
-    uint64_t tenant_invalid;    /* records quarantined for their tenant */
-    uint64_t reopens;           /* file reopens */
-    uint64_t open_fds;          /* descriptors the sinks hold now */
-    uint64_t queue_depth;       /* records in the queue now */
-    uint64_t queue_high_water;  /* deepest the queue has been */
-    uint64_t audit_committed;   /* audit events durable in the store */
-    uint64_t audit_failed;      /* audit events the store rejected */
+    uint64_t submitted;        /* tl_log calls */
+    uint64_t enqueued;         /* records accepted into the queue */
+    uint64_t written;          /* records written to every routed sink */
+    uint64_t write_failed;     /* records that a routed sink failed */
+    uint64_t dropped_full;     /* queue full with the "drop" policy */
+    uint64_t dropped_closed;   /* logged while not running */
+    uint64_t dropped_deadline; /* still queued at the close deadline */
+    uint64_t dropped_invalid;  /* too large, or out of memory */
+    uint64_t fallback;         /* written to stderr by the fallback path */
+    uint64_t write_errors;     /* failed sink writes, all errnos */
+    uint64_t tenant_invalid;   /* records quarantined for their tenant */
+    uint64_t reopens;          /* file reopens */
+    uint64_t open_fds;         /* descriptors the sinks hold now */
+    uint64_t queue_depth;      /* records in the queue now */
+    uint64_t queue_high_water; /* deepest the queue has been */
+    uint64_t audit_committed;  /* audit events durable in the store */
+    uint64_t audit_failed;     /* audit events the store rejected */
 };
 
 /* Copies the counters into *out. Always succeeds, even when closed. */
@@ -225,15 +225,15 @@ enum tl_outcome {
  * NULL tenant or request_id is taken from the thread's context. */
 struct tl_audit_event {
     const char *tenant;
-    const char *actor_type;  /* "user", "service", ... */
+    const char *actor_type; /* "user", "service", ... */
     const char *actor_id;
-    const char *action;      /* "db.insert", "auth.login", ... */
+    const char *action; /* "db.insert", "auth.login", ... */
     const char *target_type;
     const char *target_id;
     enum tl_outcome outcome;
-    const char *reason;      /* why it failed or was denied, or NULL */
+    const char *reason; /* why it failed or was denied, or NULL */
     const char *request_id;
-    const char *source;      /* source address, or NULL */
+    const char *source; /* source address, or NULL */
     const struct tl_field *details;
     size_t n_details;
 };

@@ -78,7 +78,7 @@ static int opts_parse(int argc, char **argv, struct audit_opts *o)
     }
     if (optind >= argc) {
         return tl__cli_usage_error(CMD, "missing action: use 'verify' or "
-                                   "'list'");
+                                        "'list'");
     }
     o->action = argv[optind++];
     if (optind < argc) {
@@ -110,15 +110,17 @@ static char *db_path_find(const struct audit_opts *o)
     } else {
         config = "<default>";
         result = tl__config_parse(tl__config_default_yaml,
-                                  strlen(tl__config_default_yaml), config,
-                                  &cfg, err, sizeof(err));
+                                  strlen(tl__config_default_yaml), config, &cfg,
+                                  err, sizeof(err));
     }
     if (result != 0) {
         fprintf(stderr, "tenantlog audit: %s\n",
                 err[0] ? err : tl_strerror(result));
     } else if (cfg->audit_path == NULL || cfg->audit_path[0] == '\0') {
-        fprintf(stderr, "tenantlog audit: configuration %s names no audit "
-                "database; pass --db PATH\n", config);
+        fprintf(stderr,
+                "tenantlog audit: configuration %s names no audit "
+                "database; pass --db PATH\n",
+                config);
     } else {
         path = strdup(cfg->audit_path);
     }
@@ -162,7 +164,7 @@ static int store_error(const char *action, const char *path, int result,
             err[0] ? err : tl_strerror(result));
     if (access(path, F_OK) != 0) {
         fprintf(stderr, "Pass the database with --db PATH, or the "
-                "configuration that names it with --config FILE.\n");
+                        "configuration that names it with --config FILE.\n");
     }
     return TL__EXIT_USAGE;
 }
@@ -240,8 +242,10 @@ int tl__cli_audit(int argc, char **argv)
         return status;
     }
     if (strcmp(o.action, "verify") != 0 && strcmp(o.action, "list") != 0) {
-        return tl__cli_usage_error(CMD, "unknown action '%s': use 'verify' "
-                                   "or 'list'", o.action);
+        return tl__cli_usage_error(CMD,
+                                   "unknown action '%s': use 'verify' "
+                                   "or 'list'",
+                                   o.action);
     }
     path = db_path_find(&o);
     if (path == NULL) {

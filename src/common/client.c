@@ -16,8 +16,8 @@
 #include "buf.h"
 #include "tenantlog/tenantlog.h"
 
-#define WINDOW_DEFAULT 1024  /* unacknowledged frames before send waits */
-#define IO_TIMEOUT_MS 30000  /* maximum wait for the daemon in send */
+#define WINDOW_DEFAULT 1024 /* unacknowledged frames before send waits */
+#define IO_TIMEOUT_MS 30000 /* maximum wait for the daemon in send */
 #define READ_CHUNK 65536
 
 struct audit_ack {
@@ -27,8 +27,8 @@ struct audit_ack {
 
 struct tl__client {
     int fd;
-    bool eof;          /* the daemon closed the connection */
-    uint64_t sent;     /* sequence number of the last frame sent */
+    bool eof;      /* the daemon closed the connection */
+    uint64_t sent; /* sequence number of the last frame sent */
     uint64_t acked;
     uint64_t errors;
     tl__client_error_fn on_error;
@@ -102,8 +102,7 @@ uint64_t tl__client_audit_seq(const struct tl__client *c, uint64_t seq)
     return 0;
 }
 
-static int audit_ack_add(struct tl__client *c, uint64_t seq,
-                         uint64_t audit_seq)
+static int audit_ack_add(struct tl__client *c, uint64_t seq, uint64_t audit_seq)
 {
     if (c->n_audits > 0 && c->audits[c->n_audits - 1].seq >= seq) {
         return TL_EPROTO;
@@ -166,8 +165,8 @@ static uint32_t be32_get(const char *p)
 {
     const unsigned char *u = (const unsigned char *)p;
 
-    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 |
-           (uint32_t)u[2] << 8 | u[3];
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 |
+           u[3];
 }
 
 /* Parses every complete frame in c->in and keeps the partial rest. */
@@ -264,8 +263,7 @@ static int send_all(struct tl__client *c, const char *data, size_t len)
         if (c->eof) {
             return TL_EPROTO;
         }
-        rc = io_wait(c, POLLIN | POLLOUT, left > 0 ? (int)left : 0,
-                     &writable);
+        rc = io_wait(c, POLLIN | POLLOUT, left > 0 ? (int)left : 0, &writable);
         if (rc < 0) {
             return rc;
         }
@@ -287,8 +285,7 @@ static int send_all(struct tl__client *c, const char *data, size_t len)
 }
 
 /* Reads from the daemon until at most max_pending frames are unacked. */
-static int acks_wait(struct tl__client *c, uint64_t max_pending,
-                     int timeout_ms)
+static int acks_wait(struct tl__client *c, uint64_t max_pending, int timeout_ms)
 {
     int64_t deadline = now_ms() + timeout_ms;
     bool writable;

@@ -20,8 +20,8 @@ struct tl__client;
 
 /* Called for each error frame the daemon sends: the rejected frame's
  * sequence number, the error code and its message. */
-typedef void (*tl__client_error_fn)(void *user, uint64_t seq,
-                                    const char *code, const char *message);
+typedef void (*tl__client_error_fn)(void *user, uint64_t seq, const char *code,
+                                    const char *message);
 
 /* Connects to the Unix stream socket at path. Returns 0 or a negated
  * errno. */

@@ -325,8 +325,8 @@ static int param_add(struct tl__syslog_msg *m, size_t *cap,
 }
 
 /* Reads one SD-ELEMENT, "[" SD-ID *(SP PARAM-NAME "=" PARAM-VALUE) "]". */
-static int sd_element(struct cursor *c, struct tl__syslog_msg *m,
-                      char **store, size_t *cap)
+static int sd_element(struct cursor *c, struct tl__syslog_msg *m, char **store,
+                      size_t *cap)
 {
     struct tl__syslog_param prm;
     int rc;
@@ -395,8 +395,8 @@ static int header_5424(struct cursor *c, struct tl__syslog_msg *m)
 {
     struct tl__slice ts;
 
-    if (expect(c, '1') < 0 || expect(c, ' ') < 0 ||
-        header_token(c, &ts) < 0 || expect(c, ' ') < 0) {
+    if (expect(c, '1') < 0 || expect(c, ' ') < 0 || header_token(c, &ts) < 0 ||
+        expect(c, ' ') < 0) {
         return TL_EINVAL;
     }
     if (ts.p != NULL && tl__rfc3339_parse(ts.p, ts.len, &m->ts_ns) < 0) {
@@ -684,8 +684,8 @@ static size_t find_end(const char *p, size_t n)
 }
 
 /* An LF- or NUL-terminated frame. */
-static int lf_frame(struct tl__syslog_framer *f, bool at_eof,
-                    const char **msg, size_t *len, bool *truncated)
+static int lf_frame(struct tl__syslog_framer *f, bool at_eof, const char **msg,
+                    size_t *len, bool *truncated)
 {
     size_t avail = f->in.len - f->start;
     size_t scan = avail < f->max + 1 ? avail : f->max + 1;
@@ -713,8 +713,7 @@ static int lf_frame(struct tl__syslog_framer *f, bool at_eof,
 
 /* Returns the header length of an octet-counted frame and sets *n, 0 when
  * more bytes are needed, or -1 when the frame is not octet-counted. */
-static long octet_header(const char *p, size_t avail, bool at_eof,
-                         size_t *n)
+static long octet_header(const char *p, size_t avail, bool at_eof, size_t *n)
 {
     size_t i = 0;
 

@@ -92,11 +92,11 @@ int tl__rfc3339_parse(const char *s, size_t len, int64_t *ts_ns);
  * truncated, and the rest of its frame is skipped.
  */
 struct tl__syslog_framer {
-    struct tl__buf in;  /* bytes received and not yet consumed */
-    size_t start;       /* offset of the first unconsumed byte in in */
-    size_t max;         /* largest message, bytes */
-    size_t skip;        /* bytes still to skip of a cut octet frame */
-    bool discard;       /* skipping to the end of a cut LF/NUL frame */
+    struct tl__buf in; /* bytes received and not yet consumed */
+    size_t start;      /* offset of the first unconsumed byte in in */
+    size_t max;        /* largest message, bytes */
+    size_t skip;       /* bytes still to skip of a cut octet frame */
+    bool discard;      /* skipping to the end of a cut LF/NUL frame */
 };
 
 void tl__syslog_framer_init(struct tl__syslog_framer *f, size_t max);

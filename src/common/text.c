@@ -55,8 +55,12 @@ size_t tl__utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 
 static void json_u(struct tl__buf *b, uint32_t c)
 {
-    char e[6] = {'\\', 'u', hex[(c >> 12) & 15], hex[(c >> 8) & 15],
-                 hex[(c >> 4) & 15], hex[c & 15]};
+    char e[6] = {'\\',
+                 'u',
+                 hex[(c >> 12) & 15],
+                 hex[(c >> 8) & 15],
+                 hex[(c >> 4) & 15],
+                 hex[c & 15]};
 
     tl__buf_add(b, e, sizeof(e));
 }
@@ -241,7 +245,7 @@ void tl__time_rfc3339(struct tl__buf *b, int64_t ts_ns)
         sec -= 1;
     }
     gmtime_r(&sec, &tm);
-    tl__buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                   tm.tm_min, tm.tm_sec, us);
+    tl__buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                   us);
 }

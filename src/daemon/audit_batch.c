@@ -8,8 +8,8 @@
 #include "common/text.h"
 #include "daemon.h"
 
-int tl__audit_batch_add(struct tl__daemon *d, struct tl__conn *c,
-                        uint64_t seq, struct tl__audit_rec *rec)
+int tl__audit_batch_add(struct tl__daemon *d, struct tl__conn *c, uint64_t seq,
+                        struct tl__audit_rec *rec)
 {
     if (d->n_batch == d->cap_batch) {
         size_t n = d->cap_batch ? d->cap_batch * 2 : 64;
@@ -37,16 +37,13 @@ static int store_ready(struct tl__daemon *d)
     if (d->audit != NULL) {
         return 0;
     }
-    rc = tl__audit_store_open(d->cfg->audit_path, &d->audit, err,
-                              sizeof(err));
+    rc = tl__audit_store_open(d->cfg->audit_path, &d->audit, err, sizeof(err));
     if (rc < 0) {
-        struct tl_field f[] = {TL_STR("path", d->cfg->audit_path
-                                                  ? d->cfg->audit_path
-                                                  : ""),
-                               TL_STR("error", err)};
+        struct tl_field f[] = {
+            TL_STR("path", d->cfg->audit_path ? d->cfg->audit_path : ""),
+            TL_STR("error", err)};
 
-        tl__dlog_error(d, "audit.open", "failed to open the audit store", f,
-                       2);
+        tl__dlog_error(d, "audit.open", "failed to open the audit store", f, 2);
     }
     return rc;
 }
@@ -68,8 +65,10 @@ static int batch_append(struct tl__daemon *d, struct tl__audit_rec **recs)
                                TL_U64("events", d->n_batch),
                                TL_STR("error", tl_strerror(rc))};
 
-        tl__dlog_error(d, "audit.commit", "audit group commit failed, so "
-                       "the events were rejected with store_failed", f, 3);
+        tl__dlog_error(d, "audit.commit",
+                       "audit group commit failed, so "
+                       "the events were rejected with store_failed",
+                       f, 3);
     }
     return rc;
 }
@@ -82,17 +81,16 @@ static void outcome_send(struct tl__daemon *d, struct tl__audit_pending *p)
 
     if (rec->result == 0) {
         d->n.audit_committed++;
-        (void)tl__native_send(p->conn,
-                              json_pack("{s:s,s:I,s:s,s:I}", "type",
-                                        "audit_ack", "seq",
-                                        (json_int_t)p->seq, "tenant",
-                                        rec->tenant, "audit_seq",
-                                        (json_int_t)rec->seq));
+        (void)tl__native_send(
+            p->conn, json_pack("{s:s,s:I,s:s,s:I}", "type", "audit_ack", "seq",
+                               (json_int_t)p->seq, "tenant", rec->tenant,
+                               "audit_seq", (json_int_t)rec->seq));
         return;
     }
     d->n.audit_failed++;
     if (rec->result == TL_ESTORE) {
-        snprintf(msg, sizeof(msg), "the audit store did not commit the "
+        snprintf(msg, sizeof(msg),
+                 "the audit store did not commit the "
                  "event; it is not stored, so send it again later");
         tl__native_error(p->conn, p->seq, "store_failed", msg);
     } else {

@@ -108,8 +108,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         struct tl_field f[] = {TL_U64("conn", c->id),
                                TL_STR("error", uv_strerror((int)nread))};
 
-        tl__dlog_error(c->d, "conn.read", "failed to read from a client",
-                       f, 2);
+        tl__dlog_error(c->d, "conn.read", "failed to read from a client", f, 2);
     }
     input_end(c);
 }
@@ -166,8 +165,7 @@ static void write_cb(uv_write_t *req, int status)
         struct tl_field f[] = {TL_U64("conn", c->id),
                                TL_STR("error", uv_strerror(status))};
 
-        tl__dlog_error(c->d, "conn.write", "failed to send to a client", f,
-                       2);
+        tl__dlog_error(c->d, "conn.write", "failed to send to a client", f, 2);
     }
     if (c->paused && !c->eof && !c->closing &&
         uv_stream_get_write_queue_size(s) < WRITE_LOW) {

@@ -46,8 +46,8 @@ static int signals_start(struct tl__daemon *d)
     struct {
         uv_signal_t *handle;
         int signum;
-    } sigs[] = {{&d->sigterm, SIGTERM}, {&d->sigint, SIGINT},
-                {&d->sighup, SIGHUP}};
+    } sigs[] = {
+        {&d->sigterm, SIGTERM}, {&d->sigint, SIGINT}, {&d->sighup, SIGHUP}};
     size_t i;
     int rc = 0;
 
@@ -111,15 +111,14 @@ static void store_open(struct tl__daemon *d)
     if (d->cfg->audit_path == NULL) {
         return;
     }
-    if (tl__audit_store_open(d->cfg->audit_path, &d->audit, err,
-                             sizeof(err)) < 0) {
+    if (tl__audit_store_open(d->cfg->audit_path, &d->audit, err, sizeof(err)) <
+        0) {
         struct tl_field f[] = {TL_STR("path", d->cfg->audit_path),
                                TL_STR("error", err)};
 
         /* This is not fatal, because records still flow and each audit
          * batch opens the store again. */
-        tl__dlog_error(d, "audit.open", "failed to open the audit store", f,
-                       2);
+        tl__dlog_error(d, "audit.open", "failed to open the audit store", f, 2);
     }
 }
 
@@ -147,8 +146,10 @@ int tl__daemon_start(struct tl__daemon *d)
     }
     rc = loop_handles_start(d);
     if (rc < 0) {
-        fprintf(stderr, "tenantlogd: failed to start the event loop "
-                "handles: %s\n", uv_strerror(rc));
+        fprintf(stderr,
+                "tenantlogd: failed to start the event loop "
+                "handles: %s\n",
+                uv_strerror(rc));
         return rc;
     }
     d->started = true;

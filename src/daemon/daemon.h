@@ -18,23 +18,23 @@
 
 #define TL__STR2(x) #x
 #define TL__STR(x) TL__STR2(x)
-#define TL__DAEMON_VERSION                                                  \
-    TL__STR(TL_VERSION_MAJOR) "." TL__STR(TL_VERSION_MINOR) "."             \
-        TL__STR(TL_VERSION_PATCH)
+#define TL__DAEMON_VERSION                                                     \
+    TL__STR(TL_VERSION_MAJOR)                                                  \
+    "." TL__STR(TL_VERSION_MINOR) "." TL__STR(TL_VERSION_PATCH)
 
 /* Counters written to the stats file. docs/daemon.md defines each. */
-#define TL__DAEMON_COUNTERS(X)                                              \
-    X(native_frames)                                                        \
-    X(native_records)                                                       \
-    X(native_errors)                                                        \
-    X(audit_committed)                                                      \
-    X(audit_failed)                                                         \
-    X(syslog_received)                                                      \
-    X(syslog_unparsed)                                                      \
-    X(syslog_empty)                                                         \
-    X(syslog_truncated)                                                     \
-    X(records_written)                                                      \
-    X(records_failed)                                                       \
+#define TL__DAEMON_COUNTERS(X)                                                 \
+    X(native_frames)                                                           \
+    X(native_records)                                                          \
+    X(native_errors)                                                           \
+    X(audit_committed)                                                         \
+    X(audit_failed)                                                            \
+    X(syslog_received)                                                         \
+    X(syslog_unparsed)                                                         \
+    X(syslog_empty)                                                            \
+    X(syslog_truncated)                                                        \
+    X(records_written)                                                         \
+    X(records_failed)                                                          \
     X(connections)
 
 struct tl__daemon_counters {
@@ -51,10 +51,10 @@ struct tl__syslog_listener {
     const struct tl__syslog_conf *conf; /* borrowed from d->cfg */
     uint64_t received;
     bool open;
-    int fd;          /* datagram socket, or -1 */
-    uv_poll_t poll;  /* datagram readiness */
-    uv_pipe_t pipe;  /* stream listener */
-    char *buf;       /* datagram receive buffer, TL__SYSLOG_MAX bytes */
+    int fd;         /* datagram socket, or -1 */
+    uv_poll_t poll; /* datagram readiness */
+    uv_pipe_t pipe; /* stream listener */
+    char *buf;      /* datagram receive buffer, TL__SYSLOG_MAX bytes */
 };
 
 enum tl__conn_kind { TL__CONN_NATIVE = 1, TL__CONN_SYSLOG };
@@ -64,18 +64,18 @@ struct tl__conn {
     uv_pipe_t pipe;
     struct tl__daemon *d;
     enum tl__conn_kind kind;
-    uint64_t id;             /* 1, 2, ... in accept order, for logs */
-    struct tl__cred cred;    /* SO_PEERCRED at accept */
+    uint64_t id;          /* 1, 2, ... in accept order, for logs */
+    struct tl__cred cred; /* SO_PEERCRED at accept */
     struct tl__conn *prev, *next;
-    int refs;                /* the handle, plus one per batched audit */
-    bool eof;                /* no more input will be read */
-    bool closing;            /* uv_shutdown or uv_close has started */
-    bool paused;             /* reading stopped while writes are queued */
-    struct tl__buf in;       /* received bytes not yet handled */
+    int refs;          /* the handle, plus one per batched audit */
+    bool eof;          /* no more input will be read */
+    bool closing;      /* uv_shutdown or uv_close has started */
+    bool paused;       /* reading stopped while writes are queued */
+    struct tl__buf in; /* received bytes not yet handled */
     /* Native protocol. */
-    uint64_t last_seq;       /* highest sequence number received */
-    uint64_t acked;          /* highest sequence number acked */
-    size_t pending_audits;   /* audit frames waiting for the commit */
+    uint64_t last_seq;     /* highest sequence number received */
+    uint64_t acked;        /* highest sequence number acked */
+    size_t pending_audits; /* audit frames waiting for the commit */
     /* Syslog stream. */
     struct tl__syslog_listener *listener;
     struct tl__syslog_framer framer;
@@ -119,8 +119,8 @@ struct tl__daemon {
     uv_check_t commit;
     uv_timer_t dlog_timer;
     uv_timer_t stop_timer;
-    bool handles_started;   /* the signal, check and timer handles */
-    bool started;           /* tl__daemon_start succeeded */
+    bool handles_started; /* the signal, check and timer handles */
+    bool started;         /* tl__daemon_start succeeded */
     bool stopping;
 
     struct tl__audit_pending *batch;
@@ -227,8 +227,8 @@ int tl__native_audit_decode(json_t *obj, const struct tl__cred *cred,
 
 /* Queues rec (owned from now on) for the commit at the end of this loop
  * iteration. Returns 0 or -ENOMEM (rec is then freed). */
-int tl__audit_batch_add(struct tl__daemon *d, struct tl__conn *c,
-                        uint64_t seq, struct tl__audit_rec *rec);
+int tl__audit_batch_add(struct tl__daemon *d, struct tl__conn *c, uint64_t seq,
+                        struct tl__audit_rec *rec);
 
 /* Commits every queued audit event in one transaction, then sends the
  * audit_ack or error frames and the acks. */
@@ -236,8 +236,7 @@ void tl__audit_batch_commit(struct tl__daemon *d);
 
 /* ---- syslog_in.c: syslog listeners ---- */
 
-int tl__syslog_listeners_open(struct tl__daemon *d, char *err,
-                              size_t errlen);
+int tl__syslog_listeners_open(struct tl__daemon *d, char *err, size_t errlen);
 
 /* Stops every listener after handling the datagrams already queued. */
 void tl__syslog_listeners_close(struct tl__daemon *d);

@@ -110,8 +110,8 @@ void tl__dlog_flush(struct tl__daemon *d, bool force)
     for (i = 0; i < TL__DLOG_SLOTS && d->dlog[i].key != NULL; i++) {
         struct tl__dlog_slot *s = &d->dlog[i];
 
-        if (s->suppressed > 0 && (force || now - s->window_ns >=
-                                               DLOG_WINDOW_NS)) {
+        if (s->suppressed > 0 &&
+            (force || now - s->window_ns >= DLOG_WINDOW_NS)) {
             summary_write(d, s);
         }
     }

@@ -64,12 +64,13 @@ static int stale_remove(const char *path, int type, char *err, size_t errlen)
     if (rc == -EPROTOTYPE) {
         /* The file is a socket of the other type, left by an older
          * configuration, so probe it with that type. */
-        rc = socket_probe(path, type == SOCK_STREAM ? SOCK_DGRAM
-                                                    : SOCK_STREAM);
+        rc = socket_probe(path, type == SOCK_STREAM ? SOCK_DGRAM : SOCK_STREAM);
     }
     if (rc == 0) {
-        snprintf(err, errlen, "%s: another process is listening on this "
-                 "socket; stop it or choose another path", path);
+        snprintf(err, errlen,
+                 "%s: another process is listening on this "
+                 "socket; stop it or choose another path",
+                 path);
         return -EADDRINUSE;
     }
     if (rc != -ECONNREFUSED) {
@@ -79,8 +80,8 @@ static int stale_remove(const char *path, int type, char *err, size_t errlen)
     }
     if (unlink(path) != 0 && errno != ENOENT) {
         rc = -errno;
-        snprintf(err, errlen, "%s: failed to remove the stale socket: %s",
-                 path, strerror(-rc));
+        snprintf(err, errlen, "%s: failed to remove the stale socket: %s", path,
+                 strerror(-rc));
         return rc;
     }
     return 0;
@@ -108,8 +109,10 @@ int tl__socket_path_prepare(const char *path, int type, char *err,
         return rc;
     }
     if (!S_ISSOCK(st.st_mode)) {
-        snprintf(err, errlen, "%s: exists and is not a socket; remove it or "
-                 "choose another path", path);
+        snprintf(err, errlen,
+                 "%s: exists and is not a socket; remove it or "
+                 "choose another path",
+                 path);
         return -EEXIST;
     }
     return stale_remove(path, type, err, errlen);

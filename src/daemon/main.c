@@ -72,8 +72,8 @@ static int config_read(const char *path, struct tl__config **cfg)
         rc = tl__config_load(path, cfg, err, sizeof(err));
     } else {
         rc = tl__config_parse(tl__config_default_yaml,
-                              strlen(tl__config_default_yaml), "<default>",
-                              cfg, err, sizeof(err));
+                              strlen(tl__config_default_yaml), "<default>", cfg,
+                              err, sizeof(err));
     }
     if (rc < 0) {
         fprintf(stderr, "tenantlogd: %s\n", err);

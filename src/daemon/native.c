@@ -17,8 +17,8 @@ static uint32_t be32_get(const char *p)
 {
     const unsigned char *u = (const unsigned char *)p;
 
-    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 |
-           (uint32_t)u[2] << 8 | u[3];
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 |
+           u[3];
 }
 
 int tl__native_send(struct tl__conn *c, json_t *obj)
@@ -105,8 +105,8 @@ void tl__native_error(struct tl__conn *c, uint64_t seq, const char *code,
     utf8_repair(message, text, sizeof(text));
     c->d->n.native_errors++;
     reject_log(c, seq, code, text);
-    obj = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code,
-                    "message", text);
+    obj = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message",
+                    text);
     if (obj == NULL) {
         return;
     }
@@ -142,9 +142,11 @@ static void record_frame(struct tl__conn *c, json_t *obj, uint64_t seq)
     rc = tl__daemon_write(c->d, r);
     free(r);
     if (rc < 0) {
-        snprintf(msg, sizeof(msg), "a sink failed to write the record (%s); "
+        snprintf(msg, sizeof(msg),
+                 "a sink failed to write the record (%s); "
                  "it went to the daemon's standard error instead, so do not "
-                 "send it again", tl_strerror(rc));
+                 "send it again",
+                 tl_strerror(rc));
         tl__native_error(c, seq, "write_failed", msg);
     }
 }
@@ -159,7 +161,8 @@ static void audit_frame(struct tl__conn *c, json_t *obj, uint64_t seq)
         return;
     }
     if (tl__audit_batch_add(c->d, c, seq, rec) < 0) {
-        tl__native_error(c, seq, "internal", "out of memory; send the audit "
+        tl__native_error(c, seq, "internal",
+                         "out of memory; send the audit "
                          "event again later");
     }
 }
@@ -167,8 +170,7 @@ static void audit_frame(struct tl__conn *c, json_t *obj, uint64_t seq)
 static void stats_frame(struct tl__conn *c, uint64_t seq)
 {
     json_t *obj = json_pack("{s:s,s:I,s:o}", "type", "stats", "seq",
-                            (json_int_t)seq, "counters",
-                            tl__stats_json(c->d));
+                            (json_int_t)seq, "counters", tl__stats_json(c->d));
 
     if (obj != NULL) {
         (void)tl__native_send(c, obj);
@@ -186,8 +188,9 @@ static uint64_t seq_take(struct tl__conn *c, json_t *obj)
         c->last_seq = (uint64_t)json_integer_value(v);
         return c->last_seq;
     }
-    snprintf(msg, sizeof(msg), "\"seq\" must be an integer greater than %"
-             PRIu64 ", the last one received on this connection",
+    snprintf(msg, sizeof(msg),
+             "\"seq\" must be an integer greater than %" PRIu64
+             ", the last one received on this connection",
              c->last_seq);
     tl__native_error(c, 0, "invalid_seq", msg);
     return 0;
@@ -199,7 +202,8 @@ static void type_dispatch(struct tl__conn *c, json_t *obj, uint64_t seq)
     char msg[160];
 
     if (type == NULL) {
-        tl__native_error(c, seq, "missing_member", "\"type\" is missing or "
+        tl__native_error(c, seq, "missing_member",
+                         "\"type\" is missing or "
                          "not a string; use \"record\", \"audit\" or "
                          "\"stats\"");
     } else if (strcmp(type, "record") == 0) {
@@ -209,8 +213,10 @@ static void type_dispatch(struct tl__conn *c, json_t *obj, uint64_t seq)
     } else if (strcmp(type, "stats") == 0) {
         stats_frame(c, seq);
     } else {
-        snprintf(msg, sizeof(msg), "unknown frame type \"%.64s\"; use "
-                 "\"record\", \"audit\" or \"stats\"", type);
+        snprintf(msg, sizeof(msg),
+                 "unknown frame type \"%.64s\"; use "
+                 "\"record\", \"audit\" or \"stats\"",
+                 type);
         tl__native_error(c, seq, "unknown_type", msg);
     }
 }
@@ -225,14 +231,16 @@ static bool frame_handle(struct tl__conn *c, const char *body, size_t len)
     char msg[256];
 
     c->d->n.native_frames++;
-    obj = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-                     &jerr);
+    obj = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!json_is_object(obj)) {
         if (obj == NULL) {
-            snprintf(msg, sizeof(msg), "the frame is not valid JSON: %s at "
-                     "byte %d", jerr.text, jerr.position);
+            snprintf(msg, sizeof(msg),
+                     "the frame is not valid JSON: %s at "
+                     "byte %d",
+                     jerr.text, jerr.position);
         } else {
-            snprintf(msg, sizeof(msg), "the frame is valid JSON but not an "
+            snprintf(msg, sizeof(msg),
+                     "the frame is valid JSON but not an "
                      "object");
         }
         json_decref(obj);
@@ -266,8 +274,10 @@ static size_t frames_handle(struct tl__conn *c)
     while (!c->closing && c->in.len - pos >= 4) {
         n = be32_get(c->in.data + pos);
         if (n == 0 || n > TL__FRAME_MAX) {
-            snprintf(msg, sizeof(msg), "frame length %" PRIu32 " is not in "
-                     "1..%u; the connection is closed", n, TL__FRAME_MAX);
+            snprintf(msg, sizeof(msg),
+                     "frame length %" PRIu32 " is not in "
+                     "1..%u; the connection is closed",
+                     n, TL__FRAME_MAX);
             tl__native_error(c, 0, "frame_length", msg);
             input_fail(c);
             return c->in.len;
@@ -310,8 +320,8 @@ static void on_connection(uv_stream_t *server, int status)
         struct tl_field f[] = {TL_STR("socket", d->cfg->daemon_socket),
                                TL_STR("error", uv_strerror(rc))};
 
-        tl__dlog_error(d, "native.accept", "failed to accept a connection",
-                       f, 2);
+        tl__dlog_error(d, "native.accept", "failed to accept a connection", f,
+                       2);
     }
 }
 
@@ -335,8 +345,10 @@ int tl__native_listen(struct tl__daemon *d, char *err, size_t errlen)
         rc = uv_listen((uv_stream_t *)&d->native, 128, on_connection);
     }
     if (rc < 0) {
-        snprintf(err, errlen, "%s: failed to listen on the native socket: "
-                 "%s", path, uv_strerror(rc));
+        snprintf(err, errlen,
+                 "%s: failed to listen on the native socket: "
+                 "%s",
+                 path, uv_strerror(rc));
     }
     return rc;
 }

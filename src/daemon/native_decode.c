@@ -23,8 +23,8 @@ static const char *const record_members[] = {
 };
 
 static const char *const audit_members[] = {
-    "type",    "seq",    "ts",     "tenant",     "actor",  "action",
-    "target",  "outcome", "reason", "request_id", "source", "details",
+    "type",   "seq",     "ts",     "tenant",     "actor",  "action",
+    "target", "outcome", "reason", "request_id", "source", "details",
 };
 
 static const char *const pair_members[] = {"type", "id"};
@@ -67,10 +67,13 @@ static int members_check(json_t *obj, const char *where,
     const char *key;
     json_t *value;
 
-    json_object_foreach(obj, key, value) {
+    json_object_foreach(obj, key, value)
+    {
         if (!name_in(key, names, n)) {
-            return fail(err, "invalid_member", "unknown member \"%.64s\" in "
-                        "%s", key, where);
+            return fail(err, "invalid_member",
+                        "unknown member \"%.64s\" in "
+                        "%s",
+                        key, where);
         }
     }
     return 0;
@@ -92,13 +95,14 @@ static int str_get(json_t *obj, const char *path, size_t max, bool allow_nul,
         return 0;
     }
     if (!json_is_string(v)) {
-        return fail(err, "invalid_member", "\"%s\" must be a string",
-                    path);
+        return fail(err, "invalid_member", "\"%s\" must be a string", path);
     }
     n = json_string_length(v);
     if (n > max) {
-        return fail(err, "invalid_member", "\"%s\" is %zu bytes; the maximum "
-                    "is %zu", path, n, max);
+        return fail(err, "invalid_member",
+                    "\"%s\" is %zu bytes; the maximum "
+                    "is %zu",
+                    path, n, max);
     }
     if (!allow_nul && memchr(json_string_value(v), '\0', n) != NULL) {
         return fail(err, "invalid_member", "\"%s\" contains a NUL character",
@@ -121,7 +125,8 @@ static int ts_get(json_t *obj, int64_t *ts_ns, struct tl__native_err *err)
         return rc;
     }
     if (tl__rfc3339_parse(s, strlen(s), ts_ns) < 0) {
-        return fail(err, "invalid_member", "\"ts\" is not an RFC 3339 "
+        return fail(err, "invalid_member",
+                    "\"ts\" is not an RFC 3339 "
                     "timestamp such as 2024-05-01T12:00:00.000001Z");
     }
     return 0;
@@ -138,8 +143,10 @@ static int level_get(json_t *obj, enum tl_level *level,
         return rc;
     }
     if (tl_level_parse(s, level) < 0) {
-        return fail(err, "invalid_member", "\"level\" \"%.32s\" is not a "
-                    "level name such as \"info\" or \"error\"", s);
+        return fail(err, "invalid_member",
+                    "\"level\" \"%.32s\" is not a "
+                    "level name such as \"info\" or \"error\"",
+                    s);
     }
     return 0;
 }
@@ -160,7 +167,8 @@ static int tenant_get(json_t *obj, bool required, bool quarantine,
 
     *tenant = NULL;
     if (v == NULL || json_is_null(v)) {
-        return required ? fail(err, "missing_member", "\"tenant\" is "
+        return required ? fail(err, "missing_member",
+                               "\"tenant\" is "
                                "required")
                         : 0;
     }
@@ -174,7 +182,8 @@ static int tenant_get(json_t *obj, bool required, bool quarantine,
         return 0;
     }
     if (!tl__tenant_valid(s, json_string_length(v))) {
-        return fail(err, "invalid_tenant", "tenant id \"%.64s\" does not "
+        return fail(err, "invalid_tenant",
+                    "tenant id \"%.64s\" does not "
                     "match [A-Za-z0-9][A-Za-z0-9._-]{0,63} or is . or ..",
                     s);
     }
@@ -246,8 +255,7 @@ static int fields_alloc(struct fields *f, size_t n)
     return 0;
 }
 
-static int fields_get(json_t *obj, struct fields *f,
-                      struct tl__native_err *err)
+static int fields_get(json_t *obj, struct fields *f, struct tl__native_err *err)
 {
     json_t *all = json_object_get(obj, "fields"), *v;
     const char *key;
@@ -260,17 +268,22 @@ static int fields_get(json_t *obj, struct fields *f,
         return fail(err, "invalid_member", "\"fields\" must be an object");
     }
     if (json_object_size(all) > FIELDS_MAX) {
-        return fail(err, "invalid_member", "\"fields\" has %zu members; the "
-                    "maximum is %d", json_object_size(all), FIELDS_MAX);
+        return fail(err, "invalid_member",
+                    "\"fields\" has %zu members; the "
+                    "maximum is %d",
+                    json_object_size(all), FIELDS_MAX);
     }
     if (fields_alloc(f, json_object_size(all)) < 0) {
         return fail(err, "internal", "out of memory");
     }
-    json_object_keylen_foreach(all, key, key_len, v) {
+    json_object_keylen_foreach(all, key, key_len, v)
+    {
         if (key_len == 0 || key_len > FIELD_KEY_MAX ||
             memchr(key, '\0', key_len) != NULL) {
-            return fail(err, "invalid_member", "field keys must be 1 to %d "
-                        "bytes without NUL characters", FIELD_KEY_MAX);
+            return fail(err, "invalid_member",
+                        "field keys must be 1 to %d "
+                        "bytes without NUL characters",
+                        FIELD_KEY_MAX);
         }
         f->items[f->n].key = key;
         if (field_value(v, f, f->n) < 0) {
@@ -294,8 +307,8 @@ static int record_context(json_t *obj, struct tl__record_src *src,
                      NULL, err);
     }
     if (rc == 0) {
-        rc = str_get(obj, "trace_id", TL__ID_MAX, false, &src->trace_id,
-                     NULL, err);
+        rc = str_get(obj, "trace_id", TL__ID_MAX, false, &src->trace_id, NULL,
+                     err);
     }
     if (rc == 0) {
         rc = str_get(obj, "span_id", TL__ID_MAX, false, &src->span_id, NULL,
@@ -318,12 +331,11 @@ static int record_src_fill(json_t *obj, struct tl__record_src *src,
         rc = level_get(obj, &src->level, err);
     }
     if (rc == 0) {
-        rc = str_get(obj, "logger", LOGGER_MAX, false, &src->logger, NULL,
-                     err);
+        rc = str_get(obj, "logger", LOGGER_MAX, false, &src->logger, NULL, err);
     }
     if (rc == 0) {
-        rc = str_get(obj, "msg", TL__FRAME_MAX, true, &src->msg,
-                     &src->msg_len, err);
+        rc = str_get(obj, "msg", TL__FRAME_MAX, true, &src->msg, &src->msg_len,
+                     err);
     }
     if (rc == 0) {
         rc = record_context(obj, src, err);
@@ -350,8 +362,10 @@ int tl__native_record_decode(json_t *obj, const struct tl__cred *cred,
         src.field_lens = f.lens;
         rc = tl__record_new(&src, out);
         if (rc == TL_ETOOBIG) {
-            fail(err, "too_large", "the record is larger than %u bytes once "
-                 "built", TL__RECORD_MAX);
+            fail(err, "too_large",
+                 "the record is larger than %u bytes once "
+                 "built",
+                 TL__RECORD_MAX);
         } else if (rc < 0) {
             fail(err, "internal", "out of memory");
         }
@@ -364,8 +378,8 @@ int tl__native_record_decode(json_t *obj, const struct tl__cred *cred,
 
 /* Copies an optional string member into *dst (left NULL when absent).
  * path is as for str_get. */
-static int audit_str(json_t *obj, const char *path, size_t max,
-                     bool required, char **dst, struct tl__native_err *err)
+static int audit_str(json_t *obj, const char *path, size_t max, bool required,
+                     char **dst, struct tl__native_err *err)
 {
     const char *s;
     int rc = str_get(obj, path, max, false, &s, NULL, err);
@@ -374,8 +388,10 @@ static int audit_str(json_t *obj, const char *path, size_t max,
         return rc;
     }
     if (s == NULL || s[0] == '\0') {
-        return required ? fail(err, "missing_member", "\"%s\" is required "
-                               "and must not be empty", path)
+        return required ? fail(err, "missing_member",
+                               "\"%s\" is required "
+                               "and must not be empty",
+                               path)
                         : 0;
     }
     *dst = strdup(s);
@@ -383,21 +399,22 @@ static int audit_str(json_t *obj, const char *path, size_t max,
 }
 
 /* Reads {"type": ..., "id": ...} of actor or target. */
-static int audit_pair(json_t *obj, const char *key, bool required,
-                      char **type, char **id, struct tl__native_err *err)
+static int audit_pair(json_t *obj, const char *key, bool required, char **type,
+                      char **id, struct tl__native_err *err)
 {
     json_t *pair = json_object_get(obj, key);
     char where[32], type_path[32], id_path[32];
     int rc;
 
     if (pair == NULL || json_is_null(pair)) {
-        return required ? fail(err, "missing_member", "\"%s\" is required",
-                               key)
+        return required ? fail(err, "missing_member", "\"%s\" is required", key)
                         : 0;
     }
     if (!json_is_object(pair)) {
-        return fail(err, "invalid_member", "\"%s\" must be an object with "
-                    "\"type\" and \"id\"", key);
+        return fail(err, "invalid_member",
+                    "\"%s\" must be an object with "
+                    "\"type\" and \"id\"",
+                    key);
     }
     snprintf(where, sizeof(where), "\"%s\"", key);
     snprintf(type_path, sizeof(type_path), "%s.type", key);
@@ -425,7 +442,8 @@ static int audit_outcome(json_t *obj, struct tl__audit_rec *rec,
         return rec->outcome ? 0 : fail(err, "internal", "out of memory");
     }
     if (!name_in(rec->outcome, outcomes, COUNT(outcomes))) {
-        return fail(err, "invalid_member", "\"outcome\" must be \"success\", "
+        return fail(err, "invalid_member",
+                    "\"outcome\" must be \"success\", "
                     "\"failure\" or \"denied\"");
     }
     return 0;
@@ -492,8 +510,7 @@ static int audit_rest(json_t *obj, struct tl__audit_rec *rec,
                        err);
     }
     if (rc == 0) {
-        rc = audit_str(obj, "source", AUDIT_STR_MAX, false, &rec->source,
-                       err);
+        rc = audit_str(obj, "source", AUDIT_STR_MAX, false, &rec->source, err);
     }
     if (rc == 0) {
         rc = audit_details(obj, rec, err);
@@ -517,8 +534,8 @@ int tl__native_audit_decode(json_t *obj, const struct tl__cred *cred,
         rc = audit_rest(obj, rec, err);
     }
     /* The store's own checks, so that no event fails inside a batch. */
-    if (rc == 0 && tl__audit_rec_check(rec, err->message,
-                                       sizeof(err->message)) < 0) {
+    if (rc == 0 &&
+        tl__audit_rec_check(rec, err->message, sizeof(err->message)) < 0) {
         err->code = "invalid_member";
         rc = TL_EINVAL;
     }

@@ -30,8 +30,8 @@ static void label_escape(struct tl__buf *b, const char *v)
     }
 }
 
-static void sink_counters(const struct tl__daemon *d, counter_fn fn,
-                          void *user, struct tl__buf *key)
+static void sink_counters(const struct tl__daemon *d, counter_fn fn, void *user,
+                          struct tl__buf *key)
 {
     const struct tl__sink_stats *s = &d->sink_stats;
     int i;
@@ -60,8 +60,7 @@ static void sink_counters(const struct tl__daemon *d, counter_fn fn,
 }
 
 /* Calls fn for every counter, in a fixed order. */
-static void counters_walk(const struct tl__daemon *d, counter_fn fn,
-                          void *user)
+static void counters_walk(const struct tl__daemon *d, counter_fn fn, void *user)
 {
     struct tl__buf key;
     size_t i;

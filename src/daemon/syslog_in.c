@@ -84,9 +84,10 @@ static int fields_build(struct tl__daemon *d, const struct tl__syslog_msg *m,
         const struct tl__syslog_param *p = &m->params[i];
         char *key = b->data + b->len;
 
-        b->len += (size_t)snprintf(key, SD_KEY_MAX, "sd.%.*s.%.*s",
-                                   (int)p->sd_id.len, p->sd_id.p,
-                                   (int)p->name.len, p->name.p) + 1;
+        b->len +=
+            (size_t)snprintf(key, SD_KEY_MAX, "sd.%.*s.%.*s", (int)p->sd_id.len,
+                             p->sd_id.p, (int)p->name.len, p->name.p) +
+            1;
         field_str(f, key, p->value);
     }
     return 0;
@@ -125,8 +126,7 @@ static int record_build(struct tl__syslog_listener *l,
 }
 
 void tl__syslog_message(struct tl__syslog_listener *l, const char *text,
-                        size_t len, const struct tl__cred *cred,
-                        bool truncated)
+                        size_t len, const struct tl__cred *cred, bool truncated)
 {
     struct tl__daemon *d = l->d;
     struct tl__syslog_msg m;
@@ -151,8 +151,10 @@ void tl__syslog_message(struct tl__syslog_listener *l, const char *text,
                                TL_STR("error", tl_strerror(rc))};
 
         d->n.records_failed++;
-        tl__dlog_error(d, "syslog.record", "failed to build a record from "
-                       "a syslog message; it is lost", f, 2);
+        tl__dlog_error(d, "syslog.record",
+                       "failed to build a record from "
+                       "a syslog message; it is lost",
+                       f, 2);
         return;
     }
     (void)tl__daemon_write(d, r);
@@ -170,14 +172,15 @@ void tl__syslog_stream_input(struct tl__conn *c)
         struct tl_field f[] = {TL_U64("conn", c->id),
                                TL_STR("socket", c->listener->conf->path)};
 
-        tl__dlog_error(c->d, "syslog.framer", "out of memory while reading "
-                       "a syslog stream; the connection is closed", f, 2);
+        tl__dlog_error(c->d, "syslog.framer",
+                       "out of memory while reading "
+                       "a syslog stream; the connection is closed",
+                       f, 2);
         c->eof = true;
         uv_read_stop((uv_stream_t *)&c->pipe);
     }
     c->in.len = 0;
-    while (tl__syslog_framer_next(&c->framer, c->eof, &msg, &len, &cut) ==
-           1) {
+    while (tl__syslog_framer_next(&c->framer, c->eof, &msg, &len, &cut) == 1) {
         tl__syslog_message(c->listener, msg, len, &c->cred, cut);
     }
 }
@@ -213,7 +216,8 @@ static int dgram_read(struct tl__syslog_listener *l)
         struct cmsghdr align;
     } control;
     struct iovec iov = {l->buf, TL__SYSLOG_MAX};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
                         .msg_control = control.buf,
                         .msg_controllen = sizeof(control.buf)};
     struct tl__cred cred;
@@ -241,8 +245,10 @@ static void dgram_read_all(struct tl__syslog_listener *l, int max)
         struct tl_field f[] = {TL_STR("socket", l->conf->path),
                                TL_STR("error", strerror(-rc))};
 
-        tl__dlog_error(l->d, "syslog.recv", "failed to read a syslog "
-                       "datagram", f, 2);
+        tl__dlog_error(l->d, "syslog.recv",
+                       "failed to read a syslog "
+                       "datagram",
+                       f, 2);
     }
 }
 
@@ -255,8 +261,8 @@ static void dgram_ready(uv_poll_t *p, int status, int events)
         struct tl_field f[] = {TL_STR("socket", l->conf->path),
                                TL_STR("error", uv_strerror(status))};
 
-        tl__dlog_error(l->d, "syslog.poll", "failed to poll a syslog socket",
-                       f, 2);
+        tl__dlog_error(l->d, "syslog.poll", "failed to poll a syslog socket", f,
+                       2);
         return;
     }
     dgram_read_all(l, DGRAM_BATCH);
@@ -319,8 +325,10 @@ static void stream_connection(uv_stream_t *server, int status)
         struct tl_field f[] = {TL_STR("socket", l->conf->path),
                                TL_STR("error", uv_strerror(rc))};
 
-        tl__dlog_error(l->d, "syslog.accept", "failed to accept a syslog "
-                       "connection", f, 2);
+        tl__dlog_error(l->d, "syslog.accept",
+                       "failed to accept a syslog "
+                       "connection",
+                       f, 2);
     }
 }
 
@@ -344,9 +352,8 @@ static int listener_open(struct tl__syslog_listener *l, char *err,
     const char *path = l->conf->path;
     int rc;
 
-    rc = tl__socket_path_prepare(path, l->conf->stream ? SOCK_STREAM
-                                                       : SOCK_DGRAM,
-                                 err, errlen);
+    rc = tl__socket_path_prepare(
+        path, l->conf->stream ? SOCK_STREAM : SOCK_DGRAM, err, errlen);
     if (rc < 0) {
         return rc;
     }
@@ -355,20 +362,21 @@ static int listener_open(struct tl__syslog_listener *l, char *err,
         rc = -errno;
     }
     if (rc < 0) {
-        snprintf(err, errlen, "%s: failed to listen on the syslog socket: "
-                 "%s", path, uv_strerror(rc));
+        snprintf(err, errlen,
+                 "%s: failed to listen on the syslog socket: "
+                 "%s",
+                 path, uv_strerror(rc));
     }
     return rc;
 }
 
-int tl__syslog_listeners_open(struct tl__daemon *d, char *err,
-                              size_t errlen)
+int tl__syslog_listeners_open(struct tl__daemon *d, char *err, size_t errlen)
 {
     size_t i;
     int rc;
 
-    d->listeners = calloc(d->cfg->n_syslog ? d->cfg->n_syslog : 1,
-                          sizeof(*d->listeners));
+    d->listeners =
+        calloc(d->cfg->n_syslog ? d->cfg->n_syslog : 1, sizeof(*d->listeners));
     if (d->listeners == NULL) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;

@@ -13,9 +13,9 @@
 #define TL__AUDIT_BUSY_TIMEOUT_MS 10000
 
 /* Column order of every INSERT and SELECT, matching enum tl__audit_col. */
-#define TL__AUDIT_COLUMNS                                                   \
-    "tenant, seq, ts_ns, actor_type, actor_id, action, target_type, "       \
-    "target_id, outcome, reason, request_id, source, details, sender_pid, " \
+#define TL__AUDIT_COLUMNS                                                      \
+    "tenant, seq, ts_ns, actor_type, actor_id, action, target_type, "          \
+    "target_id, outcome, reason, request_id, source, details, sender_pid, "    \
     "sender_uid, sender_gid, hash"
 
 enum tl__audit_col {

@@ -11,10 +11,10 @@
 #include "audit_db.h"
 #include "audit_store.h"
 
-#define SELECT_ALL                                                          \
+#define SELECT_ALL                                                             \
     "SELECT " TL__AUDIT_COLUMNS " FROM audit_events ORDER BY tenant, seq"
-#define SELECT_TENANT                                                       \
-    "SELECT " TL__AUDIT_COLUMNS " FROM audit_events WHERE tenant = ?1"      \
+#define SELECT_TENANT                                                          \
+    "SELECT " TL__AUDIT_COLUMNS " FROM audit_events WHERE tenant = ?1"         \
     " ORDER BY seq"
 
 /* The text columns and the record members they fill. */
@@ -32,16 +32,14 @@ static const struct {
     {TL__COL_ACTION, offsetof(struct tl__audit_rec, action), "action", true},
     {TL__COL_TARGET_TYPE, offsetof(struct tl__audit_rec, target_type),
      "target_type", false},
-    {TL__COL_TARGET_ID, offsetof(struct tl__audit_rec, target_id),
-     "target_id", false},
-    {TL__COL_OUTCOME, offsetof(struct tl__audit_rec, outcome), "outcome",
-     true},
+    {TL__COL_TARGET_ID, offsetof(struct tl__audit_rec, target_id), "target_id",
+     false},
+    {TL__COL_OUTCOME, offsetof(struct tl__audit_rec, outcome), "outcome", true},
     {TL__COL_REASON, offsetof(struct tl__audit_rec, reason), "reason", false},
     {TL__COL_REQUEST_ID, offsetof(struct tl__audit_rec, request_id),
      "request_id", false},
     {TL__COL_SOURCE, offsetof(struct tl__audit_rec, source), "source", false},
-    {TL__COL_DETAILS, offsetof(struct tl__audit_rec, details), "details",
-     true},
+    {TL__COL_DETAILS, offsetof(struct tl__audit_rec, details), "details", true},
 };
 
 static bool utf8_valid(const char *s, size_t len)
@@ -155,8 +153,7 @@ static void row_load(sqlite3_stmt *s, struct tl__audit_row *row)
 
 /* Opens path read-only, so reading never changes the database, and
  * checks that it is an audit store this build can read. */
-static int db_open_ro(const char *path, sqlite3 **out, char *err,
-                      size_t errlen)
+static int db_open_ro(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
     int version = -1, result = TL_ESTORE;
@@ -166,27 +163,30 @@ static int db_open_ro(const char *path, sqlite3 **out, char *err,
     if (access(path, R_OK) != 0) {
         result = errno;
         tl__errf(err, errlen, "cannot open audit database %s: %s", path,
-                strerror(result));
+                 strerror(result));
         return TL_ESTORE;
     }
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         tl__errf(err, errlen, "cannot open audit database %s: %s", path,
-                db ? sqlite3_errmsg(db) : "out of memory");
+                 db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return TL_ESTORE;
     }
     sqlite3_busy_timeout(db, TL__AUDIT_BUSY_TIMEOUT_MS);
     if (tl__audit_db_version(db, &version) != 0) {
         tl__errf(err, errlen, "cannot read audit database %s: %s", path,
-                sqlite3_errmsg(db));
+                 sqlite3_errmsg(db));
     } else if (version == 0) {
-        tl__errf(err, errlen, "%s is not a tenantlog audit database (schema "
-                "version 0)", path);
+        tl__errf(err, errlen,
+                 "%s is not a tenantlog audit database (schema "
+                 "version 0)",
+                 path);
     } else if (version != TL__AUDIT_SCHEMA_VERSION) {
-        tl__errf(err, errlen, "audit database %s has schema version %d; this "
-                "tenantlog reads version %d only", path, version,
-                TL__AUDIT_SCHEMA_VERSION);
+        tl__errf(err, errlen,
+                 "audit database %s has schema version %d; this "
+                 "tenantlog reads version %d only",
+                 path, version, TL__AUDIT_SCHEMA_VERSION);
     } else {
         result = 0;
     }
@@ -199,8 +199,8 @@ static int db_open_ro(const char *path, sqlite3 **out, char *err,
 }
 
 static int rows_walk(sqlite3 *db, sqlite3_stmt *s, const char *path,
-                     tl__audit_row_fn fn, void *user, char *err,
-                     size_t errlen, uint64_t *count)
+                     tl__audit_row_fn fn, void *user, char *err, size_t errlen,
+                     uint64_t *count)
 {
     struct tl__audit_row row;
     int rc, result;
@@ -215,7 +215,7 @@ static int rows_walk(sqlite3 *db, sqlite3_stmt *s, const char *path,
     }
     if (rc != SQLITE_DONE) {
         tl__errf(err, errlen, "cannot read audit database %s: %s", path,
-                sqlite3_errmsg(db));
+                 sqlite3_errmsg(db));
         return TL_ESTORE;
     }
     return 0;
@@ -230,8 +230,10 @@ int tl__audit_read(const char *path, const char *tenant, tl__audit_row_fn fn,
     int result;
 
     if (tenant != NULL && !tl_tenant_valid(tenant)) {
-        tl__errf(err, errlen, "invalid tenant id \"%s\": expected "
-                "[A-Za-z0-9][A-Za-z0-9._-]{0,63}", tenant);
+        tl__errf(err, errlen,
+                 "invalid tenant id \"%s\": expected "
+                 "[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+                 tenant);
         return TL_ETENANT;
     }
     result = db_open_ro(path, &db, err, errlen);
@@ -241,7 +243,7 @@ int tl__audit_read(const char *path, const char *tenant, tl__audit_row_fn fn,
     if (sqlite3_prepare_v2(db, tenant ? SELECT_TENANT : SELECT_ALL, -1, &s,
                            NULL) != SQLITE_OK) {
         tl__errf(err, errlen, "cannot read audit database %s: %s", path,
-                sqlite3_errmsg(db));
+                 sqlite3_errmsg(db));
         result = TL_ESTORE;
         goto done;
     }
@@ -251,7 +253,7 @@ int tl__audit_read(const char *path, const char *tenant, tl__audit_row_fn fn,
     result = rows_walk(db, s, path, fn, user, err, errlen, &count);
     if (result == 0 && tenant != NULL && count == 0) {
         tl__errf(err, errlen, "no audit rows for tenant %s in %s", tenant,
-                path);
+                 path);
         result = TL_ETENANT;
     }
 done:
@@ -314,8 +316,10 @@ static int chain_step(struct verify *vf, const struct tl__audit_row *row)
     int result;
 
     if (row->invalid != NULL) {
-        snprintf(vf->problem, sizeof(vf->problem), "invalid value in column "
-                 "%s", row->invalid);
+        snprintf(vf->problem, sizeof(vf->problem),
+                 "invalid value in column "
+                 "%s",
+                 row->invalid);
     }
     if (row->invalid != NULL && strcmp(row->invalid, "seq") == 0) {
         mark_bad(vf, vf->expected, vf->problem);
@@ -334,8 +338,8 @@ static int chain_step(struct verify *vf, const struct tl__audit_row *row)
     if (vf->canonical.oom) {
         return -ENOMEM;
     }
-    result = tl__audit_hash(vf->prev, vf->canonical.data, vf->canonical.len,
-                            hash);
+    result =
+        tl__audit_hash(vf->prev, vf->canonical.data, vf->canonical.len, hash);
     if (result != 0) {
         return result;
     }
@@ -388,7 +392,7 @@ int tl__audit_verify(const char *path, const char *tenant,
         verdict_emit(&vf);
     } else if (vf.error != 0) {
         tl__errf(err, errlen, "verifying %s failed: %s", path,
-                tl_strerror(vf.error));
+                 tl_strerror(vf.error));
     }
     free(vf.tenant);
     tl__buf_free(&vf.canonical);

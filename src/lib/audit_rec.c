@@ -87,8 +87,8 @@ static bool details_valid(const char *details)
     }
     /* Integers beyond int64 (a large TL_FIELD_U64) are valid JSON, so they
      * are parsed as reals; jansson rejects invalid UTF-8 by itself. */
-    root = json_loads(details, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
-                      &error);
+    root =
+        json_loads(details, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &error);
     ok = json_is_object(root);
     json_decref(root);
     return ok;
@@ -130,8 +130,8 @@ static int strings_check(const struct tl__audit_rec *rec, char *err,
     size_t i;
 
     for (i = 0; i < sizeof(rec_strings) / sizeof(rec_strings[0]); i++) {
-        const char *s = *(char *const *)((const char *)rec +
-                                          rec_strings[i].offset);
+        const char *s =
+            *(char *const *)((const char *)rec + rec_strings[i].offset);
 
         if (s == NULL || s[0] == '\0') {
             if (rec_strings[i].required) {
@@ -139,8 +139,7 @@ static int strings_check(const struct tl__audit_rec *rec, char *err,
                 return TL_EINVAL;
             }
         } else if (!utf8_valid(s)) {
-            snprintf(err, errlen, "%s is not valid UTF-8",
-                     rec_strings[i].name);
+            snprintf(err, errlen, "%s is not valid UTF-8", rec_strings[i].name);
             return TL_EINVAL;
         }
     }
@@ -272,8 +271,8 @@ static int rec_fill(struct tl__audit_rec *rec, const struct tl_audit_event *ev,
     rec->target_id = dup_or_null(ev->target_id, &result);
     rec->outcome = dup_or_null(outcome_names[outcome - 1], &result);
     rec->reason = dup_or_null(ev->reason, &result);
-    rec->request_id = dup_or_null(
-        ev->request_id ? ev->request_id : ctx_request_id, &result);
+    rec->request_id =
+        dup_or_null(ev->request_id ? ev->request_id : ctx_request_id, &result);
     rec->source = dup_or_null(ev->source, &result);
     return result;
 }
@@ -301,8 +300,7 @@ static int rec_details(struct tl__audit_rec *rec,
 }
 
 int tl__audit_rec_from_event(const struct tl_audit_event *ev,
-                             const char *ctx_tenant,
-                             const char *ctx_request_id,
+                             const char *ctx_tenant, const char *ctx_request_id,
                              struct tl__audit_rec **out)
 {
     struct tl__audit_rec *rec;
@@ -335,8 +333,7 @@ int tl__audit_rec_from_event(const struct tl_audit_event *ev,
 }
 
 /* Appends ",<key>" and value as a JSON string or null. */
-static void canonical_str(struct tl__buf *b, const char *key,
-                          const char *value)
+static void canonical_str(struct tl__buf *b, const char *key, const char *value)
 {
     tl__buf_adds(b, key);
     tl__json_str(b, value);
@@ -349,9 +346,8 @@ static void canonical_sender(struct tl__buf *b, const struct tl__cred *cred)
         tl__buf_adds(b, "null");
         return;
     }
-    tl__buf_printf(b, "{\"pid\":%ld,\"uid\":%lu,\"gid\":%lu}",
-                   (long)cred->pid, (unsigned long)cred->uid,
-                   (unsigned long)cred->gid);
+    tl__buf_printf(b, "{\"pid\":%ld,\"uid\":%lu,\"gid\":%lu}", (long)cred->pid,
+                   (unsigned long)cred->uid, (unsigned long)cred->gid);
 }
 
 void tl__audit_canonical(struct tl__buf *b, const struct tl__audit_rec *rec,
@@ -393,8 +389,7 @@ int tl__audit_hash(const uint8_t prev[TL__HASH_LEN], const char *canonical,
     ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
          EVP_DigestUpdate(ctx, prev, TL__HASH_LEN) == 1 &&
          EVP_DigestUpdate(ctx, canonical, len) == 1 &&
-         EVP_DigestFinal_ex(ctx, md, &md_len) == 1 &&
-         md_len == TL__HASH_LEN;
+         EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == TL__HASH_LEN;
     EVP_MD_CTX_free(ctx);
     if (!ok) {
         return TL_ESTORE;

@@ -110,7 +110,7 @@ static int parents_create(const char *path, char *err, size_t errlen)
         if (mkdir(copy, DIR_MODE) != 0 && errno != EEXIST) {
             result = -errno;
             tl__errf(err, errlen, "cannot create folder %s: %s", copy,
-                    strerror(-result));
+                     strerror(-result));
             break;
         }
         *slash = '/';
@@ -133,7 +133,7 @@ static int file_create(const char *path, char *err, size_t errlen)
     if (fd < 0) {
         result = -errno;
         tl__errf(err, errlen, "cannot open audit database %s: %s", path,
-                strerror(-result));
+                 strerror(-result));
         return result;
     }
     close(fd);
@@ -145,7 +145,7 @@ static int exec_sql(struct tl__audit_store *st, const char *sql, char *err,
 {
     if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
         tl__errf(err, errlen, "audit database %s: %s: %s", st->path, sql,
-                sqlite3_errmsg(st->db));
+                 sqlite3_errmsg(st->db));
         return TL_ESTORE;
     }
     return 0;
@@ -160,17 +160,18 @@ static int db_configure(struct tl__audit_store *st, char *err, size_t errlen)
     int result = TL_ESTORE;
 
     sqlite3_busy_timeout(st->db, TL__AUDIT_BUSY_TIMEOUT_MS);
-    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s,
-                           NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) ==
+            SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW) {
         mode = sqlite3_column_text(s, 0);
     }
     if (mode != NULL && strcmp((const char *)mode, "wal") == 0) {
         result = 0;
     } else {
-        tl__errf(err, errlen, "audit database %s: cannot switch to WAL mode: "
-                "%s", st->path, mode ? (const char *)mode
-                                     : sqlite3_errmsg(st->db));
+        tl__errf(err, errlen,
+                 "audit database %s: cannot switch to WAL mode: "
+                 "%s",
+                 st->path, mode ? (const char *)mode : sqlite3_errmsg(st->db));
     }
     sqlite3_finalize(s);
     if (result == 0) {
@@ -181,27 +182,27 @@ static int db_configure(struct tl__audit_store *st, char *err, size_t errlen)
 
 /* Creates the schema in an empty database. A database with tables but no
  * schema version belongs to someone else and is left alone. */
-static int schema_create(struct tl__audit_store *st, char *err,
-                         size_t errlen)
+static int schema_create(struct tl__audit_store *st, char *err, size_t errlen)
 {
     sqlite3_stmt *s = NULL;
     int objects = -1;
 
-    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master", -1,
-                           &s, NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master", -1, &s,
+                           NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW) {
         objects = sqlite3_column_int(s, 0);
     }
     sqlite3_finalize(s);
     if (objects < 0) {
         tl__errf(err, errlen, "cannot read audit database %s: %s", st->path,
-                sqlite3_errmsg(st->db));
+                 sqlite3_errmsg(st->db));
         return TL_ESTORE;
     }
     if (objects > 0) {
-        tl__errf(err, errlen, "%s is not a tenantlog audit database: it has "
-                "tables but no schema version; choose another path",
-                st->path);
+        tl__errf(err, errlen,
+                 "%s is not a tenantlog audit database: it has "
+                 "tables but no schema version; choose another path",
+                 st->path);
         return TL_ESTORE;
     }
     return exec_sql(st, schema_sql, err, errlen);
@@ -209,8 +210,7 @@ static int schema_create(struct tl__audit_store *st, char *err,
 
 /* Creates or checks the schema in one write transaction, so two processes
  * opening a new database at once cannot both create it. */
-static int schema_ensure(struct tl__audit_store *st, char *err,
-                         size_t errlen)
+static int schema_ensure(struct tl__audit_store *st, char *err, size_t errlen)
 {
     int version = -1, result;
 
@@ -220,14 +220,15 @@ static int schema_ensure(struct tl__audit_store *st, char *err,
     }
     if (tl__audit_db_version(st->db, &version) != 0) {
         tl__errf(err, errlen, "cannot read audit database %s: %s", st->path,
-                sqlite3_errmsg(st->db));
+                 sqlite3_errmsg(st->db));
         result = TL_ESTORE;
     } else if (version == 0) {
         result = schema_create(st, err, errlen);
     } else if (version != TL__AUDIT_SCHEMA_VERSION) {
-        tl__errf(err, errlen, "audit database %s has schema version %d; this "
-                "tenantlog reads version %d only", st->path, version,
-                TL__AUDIT_SCHEMA_VERSION);
+        tl__errf(err, errlen,
+                 "audit database %s has schema version %d; this "
+                 "tenantlog reads version %d only",
+                 st->path, version, TL__AUDIT_SCHEMA_VERSION);
         result = TL_ESTORE;
     }
     if (result == 0) {
@@ -237,8 +238,7 @@ static int schema_ensure(struct tl__audit_store *st, char *err,
     return result;
 }
 
-static int stmts_prepare(struct tl__audit_store *st, char *err,
-                         size_t errlen)
+static int stmts_prepare(struct tl__audit_store *st, char *err, size_t errlen)
 {
     size_t i;
 
@@ -247,7 +247,7 @@ static int stmts_prepare(struct tl__audit_store *st, char *err,
                                SQLITE_PREPARE_PERSISTENT, &st->stmts[i],
                                NULL) != SQLITE_OK) {
             tl__errf(err, errlen, "audit database %s: cannot prepare %s: %s",
-                    st->path, stmt_sql[i], sqlite3_errmsg(st->db));
+                     st->path, stmt_sql[i], sqlite3_errmsg(st->db));
             return TL_ESTORE;
         }
     }
@@ -267,7 +267,7 @@ static int db_open(struct tl__audit_store *st, char *err, size_t errlen)
                             SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         tl__errf(err, errlen, "cannot open audit database %s: %s", st->path,
-                st->db ? sqlite3_errmsg(st->db) : "out of memory");
+                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
         return TL_ESTORE;
     }
     result = db_configure(st, err, errlen);
@@ -356,13 +356,16 @@ static int chain_tail(struct tl__audit_store *st, const char *tenant,
         *seq = (uint64_t)sqlite3_column_int64(s, 0);
         memcpy(hash, sqlite3_column_blob(s, 1), TL__HASH_LEN);
     } else if (rc == SQLITE_ROW) {
-        tl__errf(st->why, sizeof(st->why), "the last row of tenant %s has "
+        tl__errf(st->why, sizeof(st->why),
+                 "the last row of tenant %s has "
                  "an invalid seq or hash; run tenantlog audit verify",
                  tenant);
         result = TL_ESTORE;
     } else {
-        tl__errf(st->why, sizeof(st->why), "reading the last row of tenant "
-                 "%s: %s", tenant, sqlite3_errmsg(st->db));
+        tl__errf(st->why, sizeof(st->why),
+                 "reading the last row of tenant "
+                 "%s: %s",
+                 tenant, sqlite3_errmsg(st->db));
         result = TL_ESTORE;
     }
     sqlite3_reset(s);
@@ -409,8 +412,7 @@ static int row_insert(struct tl__audit_store *st,
     bind_text(s, TL__COL_SOURCE + 1, rec->source);
     bind_text(s, TL__COL_DETAILS + 1, rec->details ? rec->details : "{}");
     bind_sender(s, &rec->cred);
-    sqlite3_bind_blob(s, TL__COL_HASH + 1, hash, TL__HASH_LEN,
-                      SQLITE_STATIC);
+    sqlite3_bind_blob(s, TL__COL_HASH + 1, hash, TL__HASH_LEN, SQLITE_STATIC);
     return stmt_run(st, STMT_INSERT);
 }
 
@@ -441,8 +443,7 @@ static int append_one(struct tl__audit_store *st, struct tl__audit_rec *rec)
         tl__errf(st->why, sizeof(st->why), "out of memory");
         return -ENOMEM;
     }
-    result = tl__audit_hash(prev, st->canonical.data, st->canonical.len,
-                            hash);
+    result = tl__audit_hash(prev, st->canonical.data, st->canonical.len, hash);
     if (result != 0) {
         tl__errf(st->why, sizeof(st->why), "SHA-256 failed in OpenSSL");
         return result;
@@ -456,8 +457,8 @@ static int append_one(struct tl__audit_store *st, struct tl__audit_rec *rec)
 
 /* Rolls back a failed batch and sets TL_ESTORE on every event of it that
  * was valid. */
-static void batch_fail(struct tl__audit_store *st,
-                       struct tl__audit_rec **recs, size_t n, size_t valid)
+static void batch_fail(struct tl__audit_store *st, struct tl__audit_rec **recs,
+                       size_t n, size_t valid)
 {
     size_t i;
 
@@ -470,8 +471,8 @@ static void batch_fail(struct tl__audit_store *st,
             recs[i]->seq = 0;
         }
     }
-    tl__diag("audit store %s: batch of %zu events not committed: %s",
-             st->path, valid, st->why);
+    tl__diag("audit store %s: batch of %zu events not committed: %s", st->path,
+             valid, st->why);
 }
 
 int tl__audit_store_append(struct tl__audit_store *st,

@@ -16,20 +16,20 @@
 /* One audit event, owned (every string is heap-allocated, or NULL). */
 struct tl__audit_rec {
     int64_t ts_ns;
-    char *tenant;      /* required, valid tenant id */
-    char *actor_type;  /* required */
-    char *actor_id;    /* required */
-    char *action;      /* required */
+    char *tenant;     /* required, valid tenant id */
+    char *actor_type; /* required */
+    char *actor_id;   /* required */
+    char *action;     /* required */
     char *target_type;
     char *target_id;
-    char *outcome;     /* "success", "failure" or "denied" */
+    char *outcome; /* "success", "failure" or "denied" */
     char *reason;
     char *request_id;
     char *source;
-    char *details;     /* a JSON object as text, "{}" when none */
+    char *details;        /* a JSON object as text, "{}" when none */
     struct tl__cred cred; /* the sender, when it came through the daemon */
-    uint64_t seq;      /* assigned by tl__audit_store_append */
-    int result;        /* 0, or why this event was rejected */
+    uint64_t seq;         /* assigned by tl__audit_store_append */
+    int result;           /* 0, or why this event was rejected */
 };
 
 /* Builds a record from the public event, filling tenant and request id
@@ -37,8 +37,7 @@ struct tl__audit_rec {
  * Returns 0, TL_ETENANT, TL_EINVAL (naming the missing member through
  * tl__diag) or -ENOMEM. */
 int tl__audit_rec_from_event(const struct tl_audit_event *ev,
-                             const char *ctx_tenant,
-                             const char *ctx_request_id,
+                             const char *ctx_tenant, const char *ctx_request_id,
                              struct tl__audit_rec **out);
 void tl__audit_rec_free(struct tl__audit_rec *rec);
 
@@ -81,10 +80,10 @@ void tl__audit_store_close(struct tl__audit_store *st);
 /* What verification found for one tenant. */
 struct tl__audit_verdict {
     const char *tenant;
-    uint64_t rows;        /* rows checked */
-    uint64_t first_bad;   /* first bad sequence number, 0 when intact */
-    const char *problem;  /* "hash mismatch", "missing row", ... or NULL;
-                             valid during the callback only */
+    uint64_t rows;       /* rows checked */
+    uint64_t first_bad;  /* first bad sequence number, 0 when intact */
+    const char *problem; /* "hash mismatch", "missing row", ... or NULL;
+                            valid during the callback only */
 };
 
 typedef void (*tl__audit_verdict_fn)(void *user,

@@ -16,12 +16,12 @@ enum tl__colour { TL__COLOUR_AUTO = 0, TL__COLOUR_ALWAYS, TL__COLOUR_NEVER };
 struct tl__sink_conf {
     char *name;
     enum tl__sink_type type;
-    enum tl_level level;   /* records at this severity or more severe */
+    enum tl_level level;    /* records at this severity or more severe */
     enum tl__format format; /* console: text by default; file: json */
     enum tl__colour colour; /* console only */
-    char *base;            /* file: folder every path stays under */
-    char *path;            /* file: template relative to base, with
-                              {tenant}; no "..", not absolute */
+    char *base;             /* file: folder every path stays under */
+    char *path;             /* file: template relative to base, with
+                               {tenant}; no "..", not absolute */
 };
 
 struct tl__syslog_conf {
@@ -33,15 +33,15 @@ struct tl__syslog_conf {
 struct tl__config {
     struct tl__sink_conf *sinks;
     size_t n_sinks;
-    size_t queue_capacity;  /* records */
-    bool queue_block;       /* block producers when full, else drop */
+    size_t queue_capacity; /* records */
+    bool queue_block;      /* block producers when full, else drop */
     int close_timeout_ms;
-    char *audit_path;       /* SQLite database file */
-    char *daemon_socket;    /* native protocol socket */
-    char *daemon_stats;     /* counters written here at exit, or NULL */
+    char *audit_path;    /* SQLite database file */
+    char *daemon_socket; /* native protocol socket */
+    char *daemon_stats;  /* counters written here at exit, or NULL */
     struct tl__syslog_conf *syslog;
     size_t n_syslog;
-    char *text;             /* the source, to compare two configurations */
+    char *text; /* the source, to compare two configurations */
     size_t text_len;
 };
 

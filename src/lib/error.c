@@ -11,8 +11,8 @@ const char *tl_strerror(int code)
     switch (code) {
     case 0:
         return "success";
-#define TL_ERROR_CASE(name, value, text)                                    \
-    case value:                                                             \
+#define TL_ERROR_CASE(name, value, text)                                       \
+    case value:                                                                \
         return text;
         TL_ERRORS(TL_ERROR_CASE)
 #undef TL_ERROR_CASE
@@ -43,8 +43,8 @@ static const struct {
     const char *name;
     enum tl_level level;
 } level_aliases[] = {
-    {"emergency", TL_EMERG}, {"panic", TL_EMERG},  {"critical", TL_CRIT},
-    {"fatal", TL_CRIT},      {"err", TL_ERROR},    {"warn", TL_WARNING},
+    {"emergency", TL_EMERG},  {"panic", TL_EMERG}, {"critical", TL_CRIT},
+    {"fatal", TL_CRIT},       {"err", TL_ERROR},   {"warn", TL_WARNING},
     {"information", TL_INFO}, {"trace", TL_DEBUG},
 };
 

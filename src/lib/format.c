@@ -134,8 +134,7 @@ static void text_field(struct tl__buf *b, const struct tl__field *f)
     }
 }
 
-void tl__format_text(struct tl__buf *b, const struct tl__record *r,
-                     bool colour)
+void tl__format_text(struct tl__buf *b, const struct tl__record *r, bool colour)
 {
     const char *tenant = r->tenant ? r->tenant : r->tenant_invalid;
     size_t i;
@@ -151,8 +150,8 @@ void tl__format_text(struct tl__buf *b, const struct tl__record *r,
     }
     if (tenant || r->request_id) {
         tl__buf_adds(b, " [");
-        tl__text_escape(b, tenant ? tenant : "-", strlen(tenant ? tenant
-                                                                : "-"));
+        tl__text_escape(b, tenant ? tenant : "-",
+                        strlen(tenant ? tenant : "-"));
         if (r->request_id) {
             tl__buf_addc(b, ' ');
             tl__text_escape(b, r->request_id, strlen(r->request_id));

@@ -37,7 +37,7 @@ struct audit_req {
 struct tl_logger {
     pthread_mutex_t life_mu; /* serializes open and close */
     _Atomic int state;
-    _Atomic int producers;   /* threads between the state check and push */
+    _Atomic int producers; /* threads between the state check and push */
     int refs;
     struct tl__config *cfg;
     struct tl__queue queue;
@@ -126,9 +126,9 @@ static int enqueue(struct tl_logger *lg, struct tl__record *r)
     producer_enter(lg);
     result = TL_ECLOSED;
     if (atomic_load(&lg->state) == STATE_RUNNING) {
-        result = tl__queue_push(&lg->queue,
-                                (struct tl__item){TL__ITEM_RECORD, r},
-                                lg->cfg->queue_block);
+        result =
+            tl__queue_push(&lg->queue, (struct tl__item){TL__ITEM_RECORD, r},
+                           lg->cfg->queue_block);
     }
     producer_leave(lg);
     if (result == 0) {
@@ -239,9 +239,8 @@ int tl__audit_rec_submit(struct tl_logger *lg, struct tl__audit_rec *rec)
     pthread_mutex_init(&req.mu, NULL);
     pthread_cond_init(&req.cv, NULL);
     result = audit_submit(logger_of(lg), &req);
-    atomic_fetch_add(result == 0 ? &counters.audit_committed
-                                 : &counters.audit_failed,
-                     1);
+    atomic_fetch_add(
+        result == 0 ? &counters.audit_committed : &counters.audit_failed, 1);
     pthread_cond_destroy(&req.cv);
     pthread_mutex_destroy(&req.mu);
     return result;
@@ -388,8 +387,8 @@ static int load_config(const char *path, struct tl__config **out)
         result = tl__config_load(path, out, err, sizeof(err));
     } else {
         result = tl__config_parse(tl__config_default_yaml,
-                                  strlen(tl__config_default_yaml),
-                                  "<default>", out, err, sizeof(err));
+                                  strlen(tl__config_default_yaml), "<default>",
+                                  out, err, sizeof(err));
     }
     if (result != 0) {
         tl__diag("%s", err);

@@ -21,11 +21,11 @@ struct tl__queue {
     pthread_cond_t not_full;
     struct tl__item *slots;
     size_t cap;
-    size_t head;  /* index of the oldest item */
+    size_t head; /* index of the oldest item */
     size_t count;
     size_t high_water;
-    bool closed;  /* producers are rejected; the consumer drains */
-    bool wake;    /* the consumer should return from its wait now */
+    bool closed; /* producers are rejected; the consumer drains */
+    bool wake;   /* the consumer should return from its wait now */
 };
 
 /* Allocates room for cap items. Returns 0, TL_EINVAL or -ENOMEM. */

@@ -8,8 +8,8 @@
 #include "../common/text.h"
 
 static const char *const reserved_keys[] = {
-    "ts", "level", "logger", "msg", "tenant", "request_id", "trace_id",
-    "span_id",
+    "ts",     "level",      "logger",   "msg",
+    "tenant", "request_id", "trace_id", "span_id",
 };
 
 bool tl__key_reserved(const char *key)
@@ -126,18 +126,18 @@ static void copy_fields(struct tl__record *r, const struct tl__record_src *src,
 static void copy_context(struct tl__record *r, const struct tl__record_src *s,
                          char **cursor)
 {
-    const char *tenant = put(cursor, s->tenant, s->tenant ? strlen(s->tenant)
-                                                          : 0);
+    const char *tenant =
+        put(cursor, s->tenant, s->tenant ? strlen(s->tenant) : 0);
 
     if (tenant && tl__tenant_valid(tenant, strlen(tenant))) {
         r->tenant = tenant;
     } else {
         r->tenant_invalid = tenant;
     }
-    r->request_id = put(cursor, s->request_id,
-                        s->request_id ? strlen(s->request_id) : 0);
-    r->trace_id = put(cursor, s->trace_id, s->trace_id ? strlen(s->trace_id)
-                                                       : 0);
+    r->request_id =
+        put(cursor, s->request_id, s->request_id ? strlen(s->request_id) : 0);
+    r->trace_id =
+        put(cursor, s->trace_id, s->trace_id ? strlen(s->trace_id) : 0);
     r->span_id = put(cursor, s->span_id, s->span_id ? strlen(s->span_id) : 0);
 }
 
@@ -170,8 +170,8 @@ int tl__record_new(const struct tl__record_src *src, struct tl__record **out)
     cursor = (char *)(r->fields + src->n_fields);
     r->msg = put(&cursor, src->msg, msg_len);
     r->msg_len = msg_len;
-    r->logger = put(&cursor, src->logger, src->logger ? strlen(src->logger)
-                                                      : 0);
+    r->logger =
+        put(&cursor, src->logger, src->logger ? strlen(src->logger) : 0);
     copy_context(r, src, &cursor);
     copy_fields(r, src, &cursor);
     *out = r;

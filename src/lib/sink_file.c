@@ -123,8 +123,8 @@ static int open_path(char *path, bool *torn)
 {
     /* O_NONBLOCK keeps open(2) of a FIFO without a reader from blocking;
      * it changes nothing for the regular files that are kept. */
-    const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-                      O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
+    const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+                      O_NOCTTY | O_NONBLOCK;
     int fd, result;
 
     fd = open(path, flags, 0640);

@@ -108,8 +108,7 @@ int tl__sinks_open(struct tl__sinks *set, const struct tl__config *cfg,
         result = c->type == TL__SINK_FILE ? tl__sink_file_new(c, &s)
                                           : tl__sink_console_new(c, &s);
         if (result != 0) {
-            tl__diag("sink %s: cannot open: %s", c->name,
-                     tl_strerror(result));
+            tl__diag("sink %s: cannot open: %s", c->name, tl_strerror(result));
             break;
         }
         s->stats = stats;
@@ -184,9 +183,8 @@ int tl__sinks_write(struct tl__sinks *set, const struct tl__record *r)
             }
         }
     }
-    atomic_fetch_add(first == 0 ? &set->stats->written
-                                : &set->stats->write_failed,
-                     1);
+    atomic_fetch_add(
+        first == 0 ? &set->stats->written : &set->stats->write_failed, 1);
     return first;
 }
 

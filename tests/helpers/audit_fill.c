@@ -96,16 +96,18 @@ int main(int argc, char **argv)
         return 1;
     }
     while (result == 0 && done < total) {
-        size_t n = total - done < BATCH_MAX ? (size_t)(total - done)
-                                            : BATCH_MAX;
+        size_t n =
+            total - done < BATCH_MAX ? (size_t)(total - done) : BATCH_MAX;
 
         result = batch_append(st, argv[2], done + 1, n);
         done += n;
     }
     tl__audit_store_close(st);
     if (result != 0) {
-        fprintf(stderr, "audit_fill: appending to %s for tenant %s failed: "
-                "%s\n", argv[1], argv[2], tl_strerror(result));
+        fprintf(stderr,
+                "audit_fill: appending to %s for tenant %s failed: "
+                "%s\n",
+                argv[1], argv[2], tl_strerror(result));
         return 1;
     }
     printf("appended %llu events for tenant %s to %s\n", total, argv[2],

@@ -180,10 +180,9 @@ static void hash_golden(void **state)
 static void event_details(void **state)
 {
     const struct tl_field fields[] = {
-        TL_STR("s", "a\"b"),       TL_I64("i", -5),
-        TL_U64("u", UINT64_MAX),   TL_F64("d", 1.5),
-        TL_F64("nan", NAN),        TL_F64("inf", -INFINITY),
-        TL_BOOL("b", true),        TL_STR("ts", NULL),
+        TL_STR("s", "a\"b"), TL_I64("i", -5),    TL_U64("u", UINT64_MAX),
+        TL_F64("d", 1.5),    TL_F64("nan", NAN), TL_F64("inf", -INFINITY),
+        TL_BOOL("b", true),  TL_STR("ts", NULL),
     };
     struct tl_audit_event ev = {
         .actor_type = "user",
@@ -223,8 +222,7 @@ static void event_own_context(void **state)
     struct tl__audit_rec *rec = NULL;
 
     (void)state;
-    assert_int_equal(tl__audit_rec_from_event(&ev, "ctx", "req-ctx", &rec),
-                     0);
+    assert_int_equal(tl__audit_rec_from_event(&ev, "ctx", "req-ctx", &rec), 0);
     assert_string_equal(rec->tenant, "acme");
     assert_string_equal(rec->request_id, "req-own");
     assert_string_equal(rec->details, "{}");
@@ -301,16 +299,15 @@ static struct tl__audit_rec *rec_new(const char *tenant, int n)
     struct tl__audit_rec *rec = NULL;
 
     assert_int_equal(tl__audit_rec_from_event(&ev, NULL, NULL, &rec), 0);
-    rec->cred = (struct tl__cred){.set = true, .pid = 4242, .uid = 1000,
-                                  .gid = 1000};
+    rec->cred =
+        (struct tl__cred){.set = true, .pid = 4242, .uid = 1000, .gid = 1000};
     return rec;
 }
 
 /* Appends n events of each tenant, interleaved, in one batch. When seqs
  * is not NULL, stores the seqs of the first tenant's events in it. */
-static void append_batch(struct tl__audit_store *st,
-                         const char *const *tenants, size_t n_tenants,
-                         size_t n, uint64_t *seqs)
+static void append_batch(struct tl__audit_store *st, const char *const *tenants,
+                         size_t n_tenants, size_t n, uint64_t *seqs)
 {
     struct tl__audit_rec *recs[64];
     size_t i, count = n * n_tenants;
@@ -507,10 +504,9 @@ static void append_chains_hashes(void **state)
     assert_int_equal(tl__audit_store_append(st, recs, 2), 0);
     tl__audit_store_close(st);
     assert_int_equal(recs[0]->ts_ns, TS_2017);
-    assert_int_equal(
-        tl__audit_read(fx->db, "acme", stored_collect, &stored, err,
-                       sizeof(err)),
-        0);
+    assert_int_equal(tl__audit_read(fx->db, "acme", stored_collect, &stored,
+                                    err, sizeof(err)),
+                     0);
     assert_int_equal(stored.n, 2);
     assert_int_equal(stored.ts_ns[0], TS_2017);
     tl__buf_init(&b);
@@ -579,18 +575,12 @@ static void verify_intact(void **state)
 static void verify_modified_columns(void **state)
 {
     static const char *const changes[] = {
-        "actor_id = 'mallory'",
-        "actor_type = 'service'",
-        "action = 'db.select'",
-        "ts_ns = ts_ns + 1000",
-        "target_id = NULL",
-        "outcome = 'denied'",
-        "reason = 'none'",
-        "request_id = 'req-2'",
-        "source = '10.0.0.9'",
-        "details = '{\"rows\":9}'",
-        "sender_uid = 0",
-        "tenant = 'beta', seq = 99",
+        "actor_id = 'mallory'", "actor_type = 'service'",
+        "action = 'db.select'", "ts_ns = ts_ns + 1000",
+        "target_id = NULL",     "outcome = 'denied'",
+        "reason = 'none'",      "request_id = 'req-2'",
+        "source = '10.0.0.9'",  "details = '{\"rows\":9}'",
+        "sender_uid = 0",       "tenant = 'beta', seq = 99",
     };
     struct fixture *fx = *state;
     char sql[256];
@@ -691,13 +681,12 @@ static void verify_swapped_seqs(void **state)
     struct fixture *fx = *state;
 
     db_fill(fx->db);
-    sql_tamper(fx->db,
-               "UPDATE audit_events SET seq = 1000"
-               " WHERE tenant = 'acme' AND seq = 4;"
-               "UPDATE audit_events SET seq = 4"
-               " WHERE tenant = 'acme' AND seq = 5;"
-               "UPDATE audit_events SET seq = 5"
-               " WHERE tenant = 'acme' AND seq = 1000");
+    sql_tamper(fx->db, "UPDATE audit_events SET seq = 1000"
+                       " WHERE tenant = 'acme' AND seq = 4;"
+                       "UPDATE audit_events SET seq = 4"
+                       " WHERE tenant = 'acme' AND seq = 5;"
+                       "UPDATE audit_events SET seq = 5"
+                       " WHERE tenant = 'acme' AND seq = 1000");
     expect_acme_broken(fx->db, 4, "hash mismatch");
 }
 
@@ -749,9 +738,9 @@ static void verify_missing_db(void **state)
     struct verdicts all = {.n = 0};
     char err[256] = "";
 
-    assert_int_equal(tl__audit_verify(fx->db, NULL, verdict_collect, &all,
-                                      err, sizeof(err)),
-                     TL_ESTORE);
+    assert_int_equal(
+        tl__audit_verify(fx->db, NULL, verdict_collect, &all, err, sizeof(err)),
+        TL_ESTORE);
     assert_non_null(strstr(err, fx->db));
     assert_int_equal(access(fx->db, F_OK), -1);
 }
@@ -803,8 +792,8 @@ static void verify_misses_tail_cut(void **state)
     assert_int_equal(all.v[0].rows, 5);
 }
 
-#define FX_TEST(f) cmocka_unit_test_setup_teardown(f, fixture_setup, \
-                                                   fixture_teardown)
+#define FX_TEST(f)                                                             \
+    cmocka_unit_test_setup_teardown(f, fixture_setup, fixture_teardown)
 
 int main(void)
 {

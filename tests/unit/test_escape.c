@@ -89,12 +89,29 @@ static void escape_terminal_text(void **state)
 static void tenant_valid_cases(void **state)
 {
     static const char *const good[] = {
-        "acme", "a", "A9", "54fadb412c4e40cdbaed9335e4c35a9e", "a.b-c_d",
-        "0",    "1234567890123456789012345678901234567890123456789012345678901234",
+        "acme",
+        "a",
+        "A9",
+        "54fadb412c4e40cdbaed9335e4c35a9e",
+        "a.b-c_d",
+        "0",
+        "1234567890123456789012345678901234567890123456789012345678901234",
     };
     static const char *const bad[] = {
-        "",   ".",  "..",   "../x", "a/b", "/abs", "-a", "_a", ".a",
-        "a b", "a\n", "a\\b", "\xc3\xa9", "a:b",
+        "",
+        ".",
+        "..",
+        "../x",
+        "a/b",
+        "/abs",
+        "-a",
+        "_a",
+        ".a",
+        "a b",
+        "a\n",
+        "a\\b",
+        "\xc3\xa9",
+        "a:b",
         "12345678901234567890123456789012345678901234567890123456789012345",
     };
     size_t i;
@@ -124,7 +141,8 @@ static char *format_record(const struct tl__record_src *src)
 
 static void record_one_line(void **state)
 {
-    struct tl__record_src src = {.ts_ns = 1, .level = TL_INFO,
+    struct tl__record_src src = {.ts_ns = 1,
+                                 .level = TL_INFO,
                                  .msg = "x\n{\"level\":\"emerg\"}",
                                  .msg_len = (size_t)-1};
     char *line;
@@ -133,18 +151,19 @@ static void record_one_line(void **state)
     line = format_record(&src);
     assert_non_null(strchr(line, '\n'));
     assert_int_equal(strchr(line, '\n') - line, strlen(line) - 1);
-    assert_string_equal(line,
-                        "{\"ts\":\"1970-01-01T00:00:00.000000Z\","
-                        "\"level\":\"info\",\"msg\":\"x\\n{\\\"level\\\":"
-                        "\\\"emerg\\\"}\"}\n");
+    assert_string_equal(line, "{\"ts\":\"1970-01-01T00:00:00.000000Z\","
+                              "\"level\":\"info\",\"msg\":\"x\\n{\\\"level\\\":"
+                              "\\\"emerg\\\"}\"}\n");
 }
 
 static void record_reserved_keys_renamed(void **state)
 {
     struct tl_field fields[] = {TL_STR("ts", "forged"), TL_U64("_uid", 0),
                                 TL_I64("n", -3), TL_BOOL("ok", true)};
-    struct tl__record_src src = {.ts_ns = 1, .level = TL_ERROR,
-                                 .tenant = "acme", .fields = fields,
+    struct tl__record_src src = {.ts_ns = 1,
+                                 .level = TL_ERROR,
+                                 .tenant = "acme",
+                                 .fields = fields,
                                  .n_fields = 4};
 
     (void)state;
@@ -157,8 +176,8 @@ static void record_reserved_keys_renamed(void **state)
 
 static void record_invalid_tenant_quarantined(void **state)
 {
-    struct tl__record_src src = {.ts_ns = 1, .level = TL_INFO,
-                                 .tenant = "../x"};
+    struct tl__record_src src = {
+        .ts_ns = 1, .level = TL_INFO, .tenant = "../x"};
     struct tl__record *r;
 
     (void)state;
@@ -166,13 +185,14 @@ static void record_invalid_tenant_quarantined(void **state)
     assert_null(r->tenant);
     assert_string_equal(r->tenant_invalid, "../x");
     free(r);
-    assert_non_null(strstr(format_record(&src),
-                           "\"_tenant_invalid\":\"../x\""));
+    assert_non_null(
+        strstr(format_record(&src), "\"_tenant_invalid\":\"../x\""));
 }
 
 static void record_trusted_creds(void **state)
 {
-    struct tl__record_src src = {.ts_ns = 1, .level = TL_INFO,
+    struct tl__record_src src = {.ts_ns = 1,
+                                 .level = TL_INFO,
                                  .transport = TL__TRANSPORT_SYSLOG,
                                  .cred = {true, 42, 1000, 100}};
 
@@ -186,8 +206,8 @@ static void record_trusted_creds(void **state)
 static void record_unknown_field_type(void **state)
 {
     struct tl_field field = {.key = "k", .type = (enum tl_field_type)99};
-    struct tl__record_src src = {.level = TL_INFO, .fields = &field,
-                                 .n_fields = 1};
+    struct tl__record_src src = {
+        .level = TL_INFO, .fields = &field, .n_fields = 1};
     struct tl__record *r;
 
     (void)state;
@@ -197,8 +217,8 @@ static void record_unknown_field_type(void **state)
 static void record_too_large(void **state)
 {
     static char big[TL__RECORD_MAX + 1];
-    struct tl__record_src src = {.level = TL_INFO, .msg = big,
-                                 .msg_len = sizeof(big)};
+    struct tl__record_src src = {
+        .level = TL_INFO, .msg = big, .msg_len = sizeof(big)};
     struct tl__record *r;
 
     (void)state;

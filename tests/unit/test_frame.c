@@ -123,8 +123,7 @@ static struct fake *fake_start(enum script script, size_t n_read)
     snprintf(f->path, sizeof(f->path), "%s/native.sock", f->dir);
     strcpy(addr.sun_path, f->path);
     f->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    assert_int_equal(bind(f->listen_fd, (struct sockaddr *)&addr,
-                          sizeof(addr)),
+    assert_int_equal(bind(f->listen_fd, (struct sockaddr *)&addr, sizeof(addr)),
                      0);
     assert_int_equal(listen(f->listen_fd, 1), 0);
     f->script = script;
@@ -219,12 +218,11 @@ static void client_frames_read(void **state)
     fake_join(f);
     for (i = 0; i < 3; i++) {
         assert_non_null(f->frames[i]);
-        assert_int_equal(json_integer_value(json_object_get(f->frames[i],
-                                                            "seq")),
-                         (json_int_t)i + 1);
-        assert_string_equal(json_string_value(json_object_get(f->frames[i],
-                                                              "msg")),
-                            "hi");
+        assert_int_equal(
+            json_integer_value(json_object_get(f->frames[i], "seq")),
+            (json_int_t)i + 1);
+        assert_string_equal(
+            json_string_value(json_object_get(f->frames[i], "msg")), "hi");
     }
     fake_stop(f);
 }
@@ -274,8 +272,7 @@ static void client_no_daemon(void **state)
     struct tl__client *c;
 
     (void)state;
-    assert_int_equal(tl__client_connect("/nonexistent/tl.sock", &c),
-                     -ENOENT);
+    assert_int_equal(tl__client_connect("/nonexistent/tl.sock", &c), -ENOENT);
 }
 
 int main(void)

@@ -93,8 +93,7 @@ static void log_before_open_counted(void **state)
 
     (void)state;
     tl_stats(&before);
-    assert_int_equal(tl_log(NULL, TL_INFO, "t", "early", NULL, 0),
-                     TL_ECLOSED);
+    assert_int_equal(tl_log(NULL, TL_INFO, "t", "early", NULL, 0), TL_ECLOSED);
     tl_stats(&after);
     assert_int_equal(after.submitted, before.submitted + 1);
     assert_int_equal(after.dropped_closed, before.dropped_closed + 1);
@@ -225,16 +224,17 @@ static void records_without_tenant_confined(void **state)
 static void audit_sequence_gapless(void **state)
 {
     struct tl_logger *lg;
-    struct tl_audit_event ev = {.actor_type = "user", .actor_id = "u1",
+    struct tl_audit_event ev = {.actor_type = "user",
+                                .actor_id = "u1",
                                 .action = "db.insert",
-                                .target_type = "table", .target_id = "t",
+                                .target_type = "table",
+                                .target_id = "t",
                                 .outcome = TL_OUTCOME_SUCCESS};
     uint64_t seq = 0;
 
     (void)state;
     assert_int_equal(tl_logger_open(config_a, &lg), 0);
-    assert_int_equal(tl_context_push(&(struct tl_context){.tenant = "aud"}),
-                     0);
+    assert_int_equal(tl_context_push(&(struct tl_context){.tenant = "aud"}), 0);
     assert_int_equal(tl_audit(lg, &ev, &seq), 0);
     assert_int_equal(seq, 1);
     assert_int_equal(tl_audit(lg, &ev, &seq), 0);
@@ -248,8 +248,7 @@ static void audit_sequence_gapless(void **state)
     assert_int_equal(tl_audit(lg, &ev, &seq), TL_ECLOSED);
 }
 
-static void log_one(struct tl_logger *lg, const char *tenant,
-                    const char *msg)
+static void log_one(struct tl_logger *lg, const char *tenant, const char *msg)
 {
     assert_int_equal(tl_context_push(&(struct tl_context){.tenant = tenant}),
                      0);
@@ -354,9 +353,8 @@ static void close_races_producers(void **state)
     tl_stats(&before);
     assert_int_equal(tl_logger_open(config_a, &lg), 0);
     for (i = 0; i < 3; i++) {
-        assert_int_equal(pthread_create(&threads[i], NULL, log_until_closed,
-                                        lg),
-                         0);
+        assert_int_equal(
+            pthread_create(&threads[i], NULL, log_until_closed, lg), 0);
     }
     usleep(20000);
     assert_int_equal(tl_logger_close(lg, 0), 0);

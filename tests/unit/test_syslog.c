@@ -83,9 +83,8 @@ static void rfc5424_bom(void **state)
     struct tl__syslog_msg m;
 
     (void)state;
-    assert_int_equal(parse("<14>1 - host app - - - \xef\xbb\xbfh\xc3\xa9llo",
-                           &m),
-                     0);
+    assert_int_equal(
+        parse("<14>1 - host app - - - \xef\xbb\xbfh\xc3\xa9llo", &m), 0);
     assert_int_equal(m.format, TL__SYSLOG_RFC5424);
     assert_slice(m.msg, "h\xc3\xa9llo");
     tl__syslog_msg_fini(&m);
@@ -279,11 +278,11 @@ static void empty_message(void **state)
 static void rfc3339_invalid(void **state)
 {
     static const char *const cases[] = {
-        "2003-13-01T00:00:00Z",       "2003-02-29T00:00:00Z",
-        "2003-01-01T24:00:00Z",       "2003-01-01T00:00:00",
-        "2003-01-01T00:00:00.Z",      "2003-01-01T00:00:00.1234567890Z",
-        "2003-01-01T00:00:00+2400",   "2003-01-01 00:00:00Z",
-        "2003-01-01T00:00:00Zjunk",   "9999-01-01T00:00:00Z",
+        "2003-13-01T00:00:00Z",     "2003-02-29T00:00:00Z",
+        "2003-01-01T24:00:00Z",     "2003-01-01T00:00:00",
+        "2003-01-01T00:00:00.Z",    "2003-01-01T00:00:00.1234567890Z",
+        "2003-01-01T00:00:00+2400", "2003-01-01 00:00:00Z",
+        "2003-01-01T00:00:00Zjunk", "9999-01-01T00:00:00Z",
     };
     int64_t ts;
     size_t i;
@@ -341,8 +340,8 @@ static char *frame_all(const char *const *chunks, size_t n, size_t max,
 
 static void frame_octet_split(void **state)
 {
-    static const char *const chunks[] = {"1", "5 <13>hello", " w",
-                                         "orld5 <1>x", "y"};
+    static const char *const chunks[] = {"1", "5 <13>hello", " w", "orld5 <1>x",
+                                         "y"};
 
     (void)state;
     assert_string_equal(frame_all(chunks, 5, 1024, NULL),
