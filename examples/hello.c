@@ -13,8 +13,12 @@ int main(void)
     TL_CONTEXT_SCOPE(.tenant = "acme", .request_id = "req-42");
     struct tl_field f[] = {TL_STR("user", "alice"), TL_U64("rows", 3)};
     tl_log(lg, TL_INFO, "billing", "invoice created", f, 2);
-    int failed = tl_audit(lg, &(struct tl_audit_event){.actor_type = "user",
-        .actor_id = "alice", .action = "db.insert", .target_type = "invoice",
-        .target_id = "1001", .outcome = TL_OUTCOME_SUCCESS}, NULL) != 0;
+    struct tl_audit_event ev = {.actor_type = "user",
+                                .actor_id = "alice",
+                                .action = "db.insert",
+                                .target_type = "invoice",
+                                .target_id = "1001",
+                                .outcome = TL_OUTCOME_SUCCESS};
+    int failed = tl_audit(lg, &ev, NULL) != 0;
     return tl_logger_close(lg, 0) == 0 && !failed ? 0 : 1;
 }
