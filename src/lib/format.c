@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/text.h"
@@ -64,10 +65,81 @@ static void json_trusted(struct tl__buf *b, const struct tl__record *r)
     json_opt(b, "_tenant_invalid", r->tenant_invalid);
 }
 
-void tl__format_json(struct tl__buf *b, const struct tl__record *r)
+/* Where each field's key was written in the output, to find duplicates. */
+struct key_spans {
+    size_t *start;
+    size_t *len;
+    size_t n;
+};
+
+static bool key_written(const struct tl__buf *b, const struct key_spans *k,
+                        size_t start, size_t len)
 {
     size_t i;
 
+    for (i = 0; i < k->n; i++) {
+        if (k->len[i] == len &&
+            memcmp(b->data + k->start[i], b->data + start, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends ,"KEY": for f. A reserved key gets the prefix "fields.", and a
+ * key already written (two fields of one name, or two invalid UTF-8 keys
+ * that escape alike) gets the suffix "#2", "#3"..., so that the object
+ * never has a duplicate key and no field is dropped. */
+static void field_key(struct tl__buf *b, const struct tl__field *f,
+                      struct key_spans *k)
+{
+    size_t start, len, base_len;
+    unsigned copy = 1;
+
+    tl__buf_add(b, ",\"", 2);
+    start = b->len;
+    if (tl__key_reserved(f->key)) {
+        tl__buf_add(b, "fields.", 7);
+    }
+    tl__json_escape(b, f->key, strlen(f->key));
+    base_len = b->len - start;
+    len = base_len;
+    while (!b->oom && key_written(b, k, start, len)) {
+        b->len = start + base_len;
+        tl__buf_printf(b, "#%u", ++copy);
+        len = b->len - start;
+    }
+    if (k->start != NULL) {
+        k->start[k->n] = start;
+        k->len[k->n++] = len;
+    }
+    tl__buf_add(b, "\":", 2);
+}
+
+static void json_fields(struct tl__buf *b, const struct tl__record *r)
+{
+    size_t start_stack[32], len_stack[32], i;
+    struct key_spans k = {start_stack, len_stack, 0};
+
+    if (r->n_fields > 32) {
+        k.start = malloc(r->n_fields * sizeof(*k.start));
+        k.len = malloc(r->n_fields * sizeof(*k.len));
+        if (k.start == NULL || k.len == NULL) {
+            b->oom = 1;
+        }
+    }
+    for (i = 0; i < r->n_fields && !b->oom; i++) {
+        field_key(b, &r->fields[i], &k);
+        json_field_value(b, &r->fields[i]);
+    }
+    if (k.start != start_stack) {
+        free(k.start);
+        free(k.len);
+    }
+}
+
+void tl__format_json(struct tl__buf *b, const struct tl__record *r)
+{
     tl__buf_add(b, "{\"ts\":\"", 7);
     tl__time_rfc3339(b, r->ts_ns);
     tl__buf_addc(b, '"');
@@ -84,18 +156,7 @@ void tl__format_json(struct tl__buf *b, const struct tl__record *r)
     json_opt(b, "trace_id", r->trace_id);
     json_opt(b, "span_id", r->span_id);
     json_trusted(b, r);
-    for (i = 0; i < r->n_fields; i++) {
-        const struct tl__field *f = &r->fields[i];
-
-        if (tl__key_reserved(f->key)) {
-            tl__buf_add(b, ",\"fields.", 9);
-            tl__json_escape(b, f->key, strlen(f->key));
-            tl__buf_add(b, "\":", 2);
-        } else {
-            json_key(b, f->key);
-        }
-        json_field_value(b, f);
-    }
+    json_fields(b, r);
     tl__buf_add(b, "}\n", 2);
 }
 

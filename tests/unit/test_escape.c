@@ -174,6 +174,40 @@ static void record_reserved_keys_renamed(void **state)
                         "\"n\":-3,\"ok\":true}\n");
 }
 
+static void record_duplicate_keys_renamed(void **state)
+{
+    struct tl_field fields[] = {
+        TL_I64("k", 1),          TL_I64("k", 2),    TL_I64("msg", 3),
+        TL_I64("fields.msg", 4), TL_I64("\xff", 5), TL_I64("\xfe", 6),
+    };
+    struct tl__record_src src = {
+        .ts_ns = 1, .level = TL_INFO, .fields = fields, .n_fields = 6};
+
+    (void)state;
+    assert_string_equal(format_record(&src),
+                        "{\"ts\":\"1970-01-01T00:00:00.000000Z\","
+                        "\"level\":\"info\",\"k\":1,\"k#2\":2,"
+                        "\"fields.msg\":3,\"fields.msg#2\":4,"
+                        "\"\\ufffd\":5,\"\\ufffd#2\":6}\n");
+}
+
+static void record_many_fields_unique(void **state)
+{
+    struct tl_field fields[40];
+    struct tl__record_src src = {
+        .ts_ns = 1, .level = TL_INFO, .fields = fields, .n_fields = 40};
+    char *line;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 40; i++) {
+        fields[i] = TL_U64("n", i);
+    }
+    line = format_record(&src);
+    assert_non_null(strstr(line, "\"n\":0,\"n#2\":1,"));
+    assert_non_null(strstr(line, "\"n#40\":39}"));
+}
+
 static void record_invalid_tenant_quarantined(void **state)
 {
     struct tl__record_src src = {
@@ -238,6 +272,8 @@ int main(void)
         cmocka_unit_test(tenant_valid_cases),
         cmocka_unit_test(record_one_line),
         cmocka_unit_test(record_reserved_keys_renamed),
+        cmocka_unit_test(record_duplicate_keys_renamed),
+        cmocka_unit_test(record_many_fields_unique),
         cmocka_unit_test(record_invalid_tenant_quarantined),
         cmocka_unit_test(record_trusted_creds),
         cmocka_unit_test(record_unknown_field_type),
