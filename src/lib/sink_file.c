@@ -7,12 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/text.h"
 #include "sink.h"
 
 #define FILES_MAX 64
+/* How often the path is compared with the open file: an external rename,
+ * unlink or deleted folder is noticed within this time. */
+#define CHECK_INTERVAL_NS 100000000LL
 /* Folder names for records that cannot use their tenant id. They start
  * with '_', which no valid tenant id does, so they never collide. */
 #define NO_TENANT_DIR "_system"
@@ -25,6 +29,9 @@ struct open_file {
     /* The file ends in a torn line, left by a write stopped part way
      * (ENOSPC, EIO, a crash): the next record starts with a newline. */
     bool torn;
+    dev_t dev; /* identity of the open file, to notice a rename */
+    ino_t ino;
+    int64_t checked_ns; /* CLOCK_MONOTONIC time of the last path check */
 };
 
 struct file_sink {
@@ -173,6 +180,45 @@ static const char *key_for(const struct tl__record *r)
     return r->tenant_invalid != NULL ? QUARANTINE_DIR : NO_TENANT_DIR;
 }
 
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Returns true when, at most every CHECK_INTERVAL_NS, the path no longer
+ * names the open file: it was renamed or unlinked (logrotate), or its
+ * folder was deleted. The caller then reopens by path. */
+static bool path_moved(struct file_sink *f, struct open_file *of)
+{
+    int64_t now = monotonic_ns();
+    const char *path;
+    struct stat st;
+
+    if (now - of->checked_ns < CHECK_INTERVAL_NS) {
+        return false;
+    }
+    of->checked_ns = now;
+    path = build_path(f, of->key);
+    if (path == NULL) {
+        return false;
+    }
+    return stat(path, &st) != 0 || st.st_dev != of->dev || st.st_ino != of->ino;
+}
+
+static void remember_identity(struct open_file *of, int fd)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) == 0) {
+        of->dev = st.st_dev;
+        of->ino = st.st_ino;
+    }
+    of->checked_ns = monotonic_ns();
+}
+
 static int file_fd(struct file_sink *f, const struct tl__record *r)
 {
     struct open_file *of = slot_for(f, key_for(r));
@@ -180,8 +226,12 @@ static int file_fd(struct file_sink *f, const struct tl__record *r)
     int fd;
 
     of->last_use = ++f->tick;
-    if (of->fd >= 0) {
+    if (of->fd >= 0 && !path_moved(f, of)) {
         return of->fd;
+    }
+    if (of->fd >= 0) {
+        file_close(f, of);
+        atomic_fetch_add(&f->base.stats->reopens, 1);
     }
     path = build_path(f, of->key);
     if (path == NULL) {
@@ -190,6 +240,7 @@ static int file_fd(struct file_sink *f, const struct tl__record *r)
     fd = open_path(f->path.data, &of->torn);
     if (fd >= 0) {
         of->fd = fd;
+        remember_identity(of, fd);
         atomic_fetch_add(&f->base.stats->open_fds, 1);
     }
     return fd;
