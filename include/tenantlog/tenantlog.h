@@ -1,7 +1,7 @@
 /*
  * libtenantlog: structured logging with per-request tenant context, an
  * async writer thread that owns every descriptor, and a per-tenant audit
- * trail. All functions are thread-safe unless a comment says otherwise.
+ * trail. Every function is thread-safe unless its comment states otherwise.
  */
 #ifndef TENANTLOG_TENANTLOG_H
 #define TENANTLOG_TENANTLOG_H
@@ -104,12 +104,12 @@ struct tl_logger;
 /*
  * Opens the process's logger from the YAML file at config_path, or from
  * the embedded default when config_path is NULL and TENANTLOG_CONFIG is
- * unset. There is one logger per process: a second open with the same
- * configuration returns the same logger and takes a reference; one with a
- * different configuration fails with TL_EBUSY. Starts the writer thread.
- * On success *out is set; the logger object itself is never freed, so a
- * pointer stays safe to pass after close. Returns 0, TL_ECONFIG (details
- * through the diagnostic callback), TL_EBUSY or a negated errno.
+ * unset. There is one logger per process. A second open with the same
+ * configuration returns the same logger and takes a reference, and one
+ * with a different configuration fails with TL_EBUSY. Starts the writer
+ * thread. On success *out is set. The logger object itself is never
+ * freed, so a pointer stays safe to pass after close. Returns 0, TL_ECONFIG
+ * (details through the diagnostic callback), TL_EBUSY or a negated errno.
  */
 TL_API int tl_logger_open(const char *config_path, struct tl_logger **out);
 
@@ -243,10 +243,10 @@ struct tl_audit_event {
  * durable (committed with fsync), storing its sequence number in *seq_out
  * when seq_out is not NULL. Audit events are never dropped: the call
  * blocks while the queue is full. Returns 0, TL_ETENANT, TL_EINVAL for a
- * missing action or actor, TL_ECLOSED, TL_ETIMEDOUT when the logger
- * closed before the commit, TL_ESTORE when the store rejected the
- * commit, or a negated errno when the store could not be opened (its
- * folder cannot be created, for example).
+ * missing action or actor, or TL_ECLOSED. Returns TL_ETIMEDOUT when the
+ * logger closed before the commit, TL_ESTORE when the store rejected the
+ * commit, and a negated errno when the store could not be opened (for
+ * example, its folder cannot be created).
  */
 TL_API int tl_audit(struct tl_logger *lg, const struct tl_audit_event *ev,
                     uint64_t *seq_out);

@@ -10,7 +10,7 @@
 
 #define TL__FRAME_MAX (1u << 20) /* largest frame body, bytes */
 
-/* Longest values tenantlogd accepts in a frame, in bytes of UTF-8.
+/* Maximum lengths tenantlogd accepts in a frame, in bytes of UTF-8.
  * Request, trace and span ids have TL__ID_MAX from common/text.h. */
 #define TL__PROTO_LOGGER_MAX 256     /* a record's logger name */
 #define TL__PROTO_QUARANTINE_MAX 256 /* an invalid tenant id in a record */

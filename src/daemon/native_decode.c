@@ -151,14 +151,14 @@ static int level_get(json_t *obj, enum tl_level *level,
     return 0;
 }
 
-/* Longest invalid tenant id a record may carry into quarantine. */
+/* Maximum length of an invalid tenant id kept for quarantine. */
 #define QUARANTINE_MAX TL__PROTO_QUARANTINE_MAX
 
 /* Reads the tenant member, which audit events require. With quarantine
- * set (records), an invalid id is kept so that the record is written to
- * the quarantine file and counted, as the library does; an id holding a
- * NUL byte or longer than QUARANTINE_MAX is still rejected, because a
- * NUL would cut it short into what may be a valid tenant's id. */
+ * set (records), an invalid id is kept, so the record is written to the
+ * quarantine file and counted, as the library does. An id with a NUL
+ * byte or longer than QUARANTINE_MAX is still rejected, because a NUL
+ * would cut it short into what may be a valid tenant's id. */
 static int tenant_get(json_t *obj, bool required, bool quarantine,
                       const char **tenant, struct tl__native_err *err)
 {

@@ -65,7 +65,8 @@ static void json_trusted(struct tl__buf *b, const struct tl__record *r)
     json_opt(b, "_tenant_invalid", r->tenant_invalid);
 }
 
-/* Where each field's key was written in the output, to find duplicates. */
+/* Offsets and lengths of the field keys written so far, to find
+ * duplicates. */
 struct key_spans {
     size_t *start;
     size_t *len;
@@ -86,10 +87,10 @@ static bool key_written(const struct tl__buf *b, const struct key_spans *k,
     return false;
 }
 
-/* Appends ,"KEY": for f. A reserved key gets the prefix "fields.", and a
- * key already written (two fields of one name, or two invalid UTF-8 keys
- * that escape alike) gets the suffix "#2", "#3"..., so that the object
- * never has a duplicate key and no field is dropped. */
+/* Appends ,"KEY": for f. A reserved key gets the prefix "fields.". A key
+ * already written (two fields of one name, or two invalid UTF-8 keys that
+ * escape alike) gets the suffix "#2", "#3" and so on. So the object never
+ * has a duplicate key, and no field is dropped. */
 static void field_key(struct tl__buf *b, const struct tl__field *f,
                       struct key_spans *k)
 {
