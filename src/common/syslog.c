@@ -669,6 +669,7 @@ static void emit(struct tl__syslog_framer *f, size_t offset, size_t n,
     *msg = f->in.data + f->start + offset;
     *len = n;
     f->start += consumed;
+    f->scanned = 0;
 }
 
 static size_t find_end(const char *p, size_t n)
@@ -689,7 +690,13 @@ static int lf_frame(struct tl__syslog_framer *f, bool at_eof, const char **msg,
 {
     size_t avail = f->in.len - f->start;
     size_t scan = avail < f->max + 1 ? avail : f->max + 1;
-    size_t end = find_end(f->in.data + f->start, scan);
+    size_t end;
+
+    /* Resume where the last search stopped, so a line that arrives a byte
+     * at a time costs linear, not quadratic, time. */
+    end = f->scanned +
+          find_end(f->in.data + f->start + f->scanned, scan - f->scanned);
+    f->scanned = end < scan ? 0 : scan;
 
     if (end < scan) {
         emit(f, 0, end, end + 1, msg, len);
@@ -760,12 +767,14 @@ static bool skip_rest(struct tl__syslog_framer *f)
     size_t avail = f->in.len - f->start, n;
 
     if (f->skip > 0) {
+        f->scanned = 0;
         n = f->skip < avail ? f->skip : avail;
         f->start += n;
         f->skip -= n;
         return f->skip == 0;
     }
     if (f->discard) {
+        f->scanned = 0;
         n = find_end(f->in.data + f->start, avail);
         if (n == avail) {
             f->start += avail;

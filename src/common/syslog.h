@@ -96,6 +96,7 @@ struct tl__syslog_framer {
     size_t start;      /* offset of the first unconsumed byte in in */
     size_t max;        /* largest message, bytes */
     size_t skip;       /* bytes still to skip of a cut octet frame */
+    size_t scanned;    /* bytes after start already searched for LF/NUL */
     bool discard;      /* skipping to the end of a cut LF/NUL frame */
 };
 

@@ -87,15 +87,15 @@ static bool key_written(const struct tl__buf *b, const struct key_spans *k,
     return false;
 }
 
-/* Appends ,"KEY": for f. A reserved key gets the prefix "fields.". A key
- * already written (two fields of one name, or two invalid UTF-8 keys that
- * escape alike) gets the suffix "#2", "#3" and so on. So the object never
- * has a duplicate key, and no field is dropped. */
+/* Appends ,"KEY": for field number index. A reserved key gets the prefix
+ * "fields.". A key already written (two fields of one name, or two
+ * invalid UTF-8 keys that escape alike) gets the suffix "#<index + 1>",
+ * repeated while it still collides. Suffixes differ per field, so each
+ * field costs a few scans and a record O(n^2) compares at worst. */
 static void field_key(struct tl__buf *b, const struct tl__field *f,
-                      struct key_spans *k)
+                      size_t index, struct key_spans *k)
 {
-    size_t start, len, base_len;
-    unsigned copy = 1;
+    size_t start, len;
 
     tl__buf_add(b, ",\"", 2);
     start = b->len;
@@ -103,11 +103,9 @@ static void field_key(struct tl__buf *b, const struct tl__field *f,
         tl__buf_add(b, "fields.", 7);
     }
     tl__json_escape(b, f->key, strlen(f->key));
-    base_len = b->len - start;
-    len = base_len;
+    len = b->len - start;
     while (!b->oom && key_written(b, k, start, len)) {
-        b->len = start + base_len;
-        tl__buf_printf(b, "#%u", ++copy);
+        tl__buf_printf(b, "#%zu", index + 1);
         len = b->len - start;
     }
     if (k->start != NULL) {
@@ -130,7 +128,7 @@ static void json_fields(struct tl__buf *b, const struct tl__record *r)
         }
     }
     for (i = 0; i < r->n_fields && !b->oom; i++) {
-        field_key(b, &r->fields[i], &k);
+        field_key(b, &r->fields[i], i, &k);
         json_field_value(b, &r->fields[i]);
     }
     if (k.start != start_stack) {

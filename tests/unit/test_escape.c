@@ -187,8 +187,21 @@ static void record_duplicate_keys_renamed(void **state)
     assert_string_equal(format_record(&src),
                         "{\"ts\":\"1970-01-01T00:00:00.000000Z\","
                         "\"level\":\"info\",\"k\":1,\"k#2\":2,"
-                        "\"fields.msg\":3,\"fields.msg#2\":4,"
-                        "\"\\ufffd\":5,\"\\ufffd#2\":6}\n");
+                        "\"fields.msg\":3,\"fields.msg#4\":4,"
+                        "\"\\ufffd\":5,\"\\ufffd#6\":6}\n");
+}
+
+static void record_suffix_collision_renamed(void **state)
+{
+    struct tl_field fields[] = {TL_I64("k", 1), TL_I64("k", 2),
+                                TL_I64("k#2", 3)};
+    struct tl__record_src src = {
+        .ts_ns = 1, .level = TL_INFO, .fields = fields, .n_fields = 3};
+
+    (void)state;
+    /* The caller's own "k#2" comes after the renamed second "k". */
+    assert_non_null(
+        strstr(format_record(&src), "\"k\":1,\"k#2\":2,\"k#2#3\":3}"));
 }
 
 static void record_many_fields_unique(void **state)
@@ -273,6 +286,7 @@ int main(void)
         cmocka_unit_test(record_one_line),
         cmocka_unit_test(record_reserved_keys_renamed),
         cmocka_unit_test(record_duplicate_keys_renamed),
+        cmocka_unit_test(record_suffix_collision_renamed),
         cmocka_unit_test(record_many_fields_unique),
         cmocka_unit_test(record_invalid_tenant_quarantined),
         cmocka_unit_test(record_trusted_creds),
