@@ -1,0 +1,63 @@
+#!/bin/bash
+# The real logrotate in create mode, with a postrotate SIGHUP to
+# tenantlogd, rotates a tenant's file five times while `tenantlog emit`
+# sends numbered records through the daemon. Every n from 1 to N must be
+# present exactly once across the current and the rotated files.
+. "$(dirname "$0")/common.sh"
+
+if ! command -v logrotate >/dev/null; then
+    fail "logrotate is not installed (Debian package logrotate)"
+    finish
+fi
+
+count=100000
+write_config "$tmp/tl.yaml" "$tmp/log" "$tmp/audit.db" "$tmp/run/native.sock"
+daemon_start "$tmp/tl.yaml" "$tmp/run/native.sock"
+
+# logrotate refuses a configuration that group or others can write.
+cat >"$tmp/logrotate.conf" <<EOF
+$tmp/log/rot/app.log {
+    rotate 100
+    nocompress
+    missingok
+    create 0640
+    postrotate
+        kill -HUP $daemon_pid
+    endscript
+}
+EOF
+chmod 0644 "$tmp/logrotate.conf"
+
+"$TL_BIN/tenantlog" emit --daemon "$tmp/run/native.sock" --tenant rot \
+    --count "$count" --rate 20000 >"$tmp/emit.out" 2>&1 &
+emit_pid=$!
+rotations=0
+while kill -0 "$emit_pid" 2>/dev/null && [ "$rotations" -lt 5 ]; do
+    sleep 0.5
+    if [ -s "$tmp/log/rot/app.log" ]; then
+        logrotate -f -s "$tmp/logrotate.state" "$tmp/logrotate.conf" \
+            2>>"$tmp/logrotate.err" ||
+            fail "logrotate failed: $(cat "$tmp/logrotate.err")"
+        rotations=$((rotations + 1))
+    fi
+done
+wait "$emit_pid" || fail "emit failed: $(cat "$tmp/emit.out")"
+daemon_stop "after the rotations"
+[ "$rotations" -ge 3 ] || fail "only $rotations rotations during emit"
+
+python3 - "$tmp/log/rot" "$count" <<'PY' || fail "records lost or doubled"
+import collections, json, os, sys
+folder, count = sys.argv[1], int(sys.argv[2])
+seen = collections.Counter()
+for name in os.listdir(folder):
+    with open(os.path.join(folder, name)) as f:
+        for line in f:
+            seen[json.loads(line)["n"]] += 1
+missing = [n for n in range(1, count + 1) if seen[n] == 0]
+doubled = [n for n, c in seen.items() if c > 1]
+print(f"{len(os.listdir(folder))} files, {sum(seen.values())} records, "
+      f"{len(missing)} missing, {len(doubled)} doubled")
+sys.exit(1 if missing or doubled else 0)
+PY
+echo "logrotate runs during emit: $rotations"
+finish
