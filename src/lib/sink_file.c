@@ -16,7 +16,7 @@
 #define FILES_MAX 64
 /* How often the path is compared with the open file: an external rename,
  * unlink or deleted folder is noticed within this time. */
-#define CHECK_INTERVAL_NS 100000000LL
+#define CHECK_INTERVAL_NS 10000000LL
 /* Folder names for records that cannot use their tenant id. They start
  * with '_', which no valid tenant id does, so they never collide. */
 #define NO_TENANT_DIR "_system"
