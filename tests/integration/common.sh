@@ -108,6 +108,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# check_exactly_once FOLDER COUNT: every record "n" from 1 to COUNT is in
+# exactly one line of the files in FOLDER (the current and rotated ones).
+check_exactly_once() {
+    python3 - "$1" "$2" <<'PY' || fail "records lost or doubled in $1"
+import collections, json, os, sys
+folder, count = sys.argv[1], int(sys.argv[2])
+seen = collections.Counter()
+for name in os.listdir(folder):
+    with open(os.path.join(folder, name)) as f:
+        for line in f:
+            seen[json.loads(line)["n"]] += 1
+missing = [n for n in range(1, count + 1) if seen[n] == 0]
+doubled = [n for n, c in seen.items() if c > 1]
+print(f"{len(os.listdir(folder))} files, {sum(seen.values())} records, "
+      f"{len(missing)} missing, {len(doubled)} doubled")
+sys.exit(1 if missing or doubled else 0)
+PY
+}
+
 # finish: exits 1 after printing the count of failed checks and the output
 # of tenantlogd, or prints one line saying that every check passed.
 finish() {

@@ -45,19 +45,6 @@ wait "$emit_pid" || fail "emit failed: $(cat "$tmp/emit.out")"
 daemon_stop "after the rotations"
 [ "$rotations" -ge 3 ] || fail "only $rotations rotations during emit"
 
-python3 - "$tmp/log/rot" "$count" <<'PY' || fail "records lost or doubled"
-import collections, json, os, sys
-folder, count = sys.argv[1], int(sys.argv[2])
-seen = collections.Counter()
-for name in os.listdir(folder):
-    with open(os.path.join(folder, name)) as f:
-        for line in f:
-            seen[json.loads(line)["n"]] += 1
-missing = [n for n in range(1, count + 1) if seen[n] == 0]
-doubled = [n for n, c in seen.items() if c > 1]
-print(f"{len(os.listdir(folder))} files, {sum(seen.values())} records, "
-      f"{len(missing)} missing, {len(doubled)} doubled")
-sys.exit(1 if missing or doubled else 0)
-PY
+check_exactly_once "$tmp/log/rot" "$count"
 echo "logrotate runs during emit: $rotations"
 finish
