@@ -409,6 +409,31 @@ static int start_writer(struct tl_logger *lg)
     return result;
 }
 
+static void stop(struct tl_logger *lg, int timeout_ms);
+
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+static pid_t writer_pid; /* the process whose writer thread runs */
+
+/* Drains a logger that is still running when the process exits, within
+ * the configured close deadline. A child created by fork() has no writer
+ * thread, so it skips the drain and leaves the records to its parent. */
+static void drain_at_exit(void)
+{
+    struct tl_logger *lg = &the_logger;
+
+    pthread_mutex_lock(&lg->life_mu);
+    if (atomic_load(&lg->state) == STATE_RUNNING && getpid() == writer_pid) {
+        lg->refs = 0;
+        stop(lg, lg->cfg->close_timeout_ms);
+    }
+    pthread_mutex_unlock(&lg->life_mu);
+}
+
+static void register_drain(void)
+{
+    atexit(drain_at_exit);
+}
+
 /* Opens /dev/null on each of descriptors 0, 1 and 2 that is closed, so
  * that no log file gets one of those numbers and then receives what is
  * written to stdout or stderr. */
@@ -452,7 +477,9 @@ static int start(struct tl_logger *lg, struct tl__config *cfg)
         return result;
     }
     lg->refs = 1;
+    writer_pid = getpid();
     atomic_store(&lg->state, STATE_RUNNING);
+    pthread_once(&exit_once, register_drain);
     return 0;
 }
 

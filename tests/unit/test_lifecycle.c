@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tenantlog/tenantlog.h"
@@ -329,6 +330,28 @@ static void torn_line_ended_before_next(void **state)
     assert_int_equal(count_lines("torn"), 2);
 }
 
+static void fork_child_exit_skips_drain(void **state)
+{
+    struct tl_logger *lg;
+    int status = -1;
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(tl_logger_open(config_a, &lg), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The child has no writer thread: its exit handlers must not
+         * wait for one. alarm() turns a hang into a failure. */
+        alarm(10);
+        exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(tl_logger_close(lg, 0), 0);
+}
+
 static void *log_until_closed(void *arg)
 {
     struct tl_logger *lg = arg;
@@ -391,6 +414,7 @@ int main(void)
         cmocka_unit_test(fifo_log_file_not_blocking),
         cmocka_unit_test(closed_stdin_not_reused),
         cmocka_unit_test(torn_line_ended_before_next),
+        cmocka_unit_test(fork_child_exit_skips_drain),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
