@@ -46,12 +46,19 @@ struct tl_logger {
     pthread_t writer;
     _Atomic bool reopen;
     _Atomic int64_t deadline_ns; /* close deadline, 0 while running */
+    /* Held by the writer while it works on a batch, so that fork() copies
+     * the sinks between batches, never half-updated. */
+    pthread_mutex_t batch_mu;
+    /* Set in a child created by fork(): the writer thread is not running
+     * there, and the first record starts one. */
+    _Atomic bool writer_missing;
 };
 
 /* The one logger of the process. It is never freed, so a pointer to it
  * stays safe to use after close (invariant: defined lifecycle). */
 static struct tl_logger the_logger = {
     .life_mu = PTHREAD_MUTEX_INITIALIZER,
+    .batch_mu = PTHREAD_MUTEX_INITIALIZER,
 };
 
 static struct counters {
@@ -108,8 +115,27 @@ static int build_record(enum tl_level level, const char *logger_name,
     return tl__record_new(&src, out);
 }
 
+static int start_writer(struct tl_logger *lg);
+static pid_t writer_pid; /* the process whose writer thread runs */
+
+/* Starts the writer thread in a child created by fork(), on its first
+ * record, audit event or reopen. */
+static void restart_writer(struct tl_logger *lg)
+{
+    pthread_mutex_lock(&lg->life_mu);
+    if (atomic_load(&lg->writer_missing) &&
+        atomic_load(&lg->state) == STATE_RUNNING && start_writer(lg) == 0) {
+        writer_pid = getpid();
+        atomic_store(&lg->writer_missing, false);
+    }
+    pthread_mutex_unlock(&lg->life_mu);
+}
+
 static void producer_enter(struct tl_logger *lg)
 {
+    if (atomic_load(&lg->writer_missing)) {
+        restart_writer(lg);
+    }
     atomic_fetch_add(&lg->producers, 1);
 }
 
@@ -360,17 +386,21 @@ static void *writer_main(void *arg)
     for (;;) {
         n = tl__queue_pop(&lg->queue, items, BATCH_MAX, WAKE_MS);
         if (atomic_exchange(&lg->reopen, false)) {
+            pthread_mutex_lock(&lg->batch_mu);
             tl__sinks_reopen(&lg->sinks);
+            pthread_mutex_unlock(&lg->batch_mu);
         }
         if (n < 0) {
             break;
         }
         note_depth(lg);
+        pthread_mutex_lock(&lg->batch_mu);
         if (past_deadline(lg)) {
             discard(items, (size_t)n);
         } else {
             process(lg, items, (size_t)n);
         }
+        pthread_mutex_unlock(&lg->batch_mu);
     }
     return NULL;
 }
@@ -412,11 +442,10 @@ static int start_writer(struct tl_logger *lg)
 static void stop(struct tl_logger *lg, int timeout_ms);
 
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
-static pid_t writer_pid; /* the process whose writer thread runs */
 
 /* Drains a logger that is still running when the process exits, within
- * the configured close deadline. A child created by fork() has no writer
- * thread, so it skips the drain and leaves the records to its parent. */
+ * the configured close deadline. A child created by fork() that never
+ * started its own writer skips it: its queue holds nothing of its own. */
 static void drain_at_exit(void)
 {
     struct tl_logger *lg = &the_logger;
@@ -429,9 +458,77 @@ static void drain_at_exit(void)
     pthread_mutex_unlock(&lg->life_mu);
 }
 
+static bool fork_queue_locked;
+
+/* Runs in the parent before fork(): takes every lock of the logger, so
+ * the child's copy is consistent and between batches. */
+static void fork_prepare(void)
+{
+    struct tl_logger *lg = &the_logger;
+
+    pthread_mutex_lock(&lg->life_mu);
+    pthread_mutex_lock(&lg->batch_mu);
+    fork_queue_locked = atomic_load(&lg->state) == STATE_RUNNING;
+    if (fork_queue_locked) {
+        pthread_mutex_lock(&lg->queue.mu);
+    }
+    tl__diag_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+    struct tl_logger *lg = &the_logger;
+
+    tl__diag_fork_parent();
+    if (fork_queue_locked) {
+        pthread_mutex_unlock(&lg->queue.mu);
+    }
+    pthread_mutex_unlock(&lg->batch_mu);
+    pthread_mutex_unlock(&lg->life_mu);
+}
+
+/* Drops the queued items in a child: they are the parent's, which writes
+ * them, and its audit callers wait in the parent. */
+static void drop_parent_items(struct tl__queue *q)
+{
+    while (q->count > 0) {
+        struct tl__item *item = &q->slots[q->head];
+
+        if (item->kind == TL__ITEM_RECORD) {
+            free(item->ptr);
+            atomic_fetch_add(&counters.dequeued, 1);
+        }
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+    }
+}
+
+/* Runs in the child after fork(): new locks, an empty queue, no audit
+ * handle (SQLite connections must not cross fork()), and a writer thread
+ * started by the first record. */
+static void fork_child(void)
+{
+    struct tl_logger *lg = &the_logger;
+
+    pthread_mutex_init(&lg->life_mu, NULL);
+    pthread_mutex_init(&lg->batch_mu, NULL);
+    tl__diag_fork_child();
+    if (!fork_queue_locked) {
+        return;
+    }
+    tl__queue_after_fork(&lg->queue);
+    drop_parent_items(&lg->queue);
+    /* NOTE: the parent's SQLite handle is leaked, not closed: closing it
+     * in the child could disturb the parent's locks on the database. */
+    lg->audit = NULL;
+    atomic_store(&lg->producers, 0);
+    atomic_store(&lg->writer_missing, true);
+}
+
 static void register_drain(void)
 {
     atexit(drain_at_exit);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 /* Opens /dev/null on each of descriptors 0, 1 and 2 that is closed, so
@@ -537,7 +634,9 @@ static void stop(struct tl_logger *lg, int timeout_ms)
     atomic_store(&lg->deadline_ns, tl__now_ns() + timeout_ns);
     tl__queue_close(&lg->queue);
     wait_producers(lg);
-    pthread_join(lg->writer, NULL);
+    if (!atomic_exchange(&lg->writer_missing, false)) {
+        pthread_join(lg->writer, NULL);
+    }
     tl__sinks_close(&lg->sinks);
     if (lg->audit != NULL) {
         tl__audit_store_close(lg->audit);

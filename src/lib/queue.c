@@ -127,6 +127,18 @@ void tl__queue_wake(struct tl__queue *q)
     pthread_mutex_unlock(&q->mu);
 }
 
+void tl__queue_after_fork(struct tl__queue *q)
+{
+    pthread_condattr_t attr;
+
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->not_empty, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&q->not_full, NULL);
+}
+
 void tl__queue_depth(struct tl__queue *q, size_t *depth, size_t *high)
 {
     pthread_mutex_lock(&q->mu);

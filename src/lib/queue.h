@@ -49,6 +49,12 @@ void tl__queue_close(struct tl__queue *q);
 /* Makes a waiting tl__queue_pop return at once. */
 void tl__queue_wake(struct tl__queue *q);
 
+/* In a child created by fork(): makes the lock and the condition
+ * variables new, because threads of the parent may have held or waited on
+ * them. Items stay queued. Not thread-safe: call from the child's fork
+ * handler only. */
+void tl__queue_after_fork(struct tl__queue *q);
+
 /* Current depth and high-water mark, read under the lock. */
 void tl__queue_depth(struct tl__queue *q, size_t *depth, size_t *high);
 

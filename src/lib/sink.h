@@ -77,6 +77,12 @@ void tl__sink_stats_errno(struct tl__sink_stats *stats, int err);
 int tl__sink_console_new(const struct tl__sink_conf *c, struct tl__sink **out);
 int tl__sink_file_new(const struct tl__sink_conf *c, struct tl__sink **out);
 
+/* Hold and release the diagnostic lock around fork(), and make it new in
+ * the child, so that no child starts with it held by a vanished thread. */
+void tl__diag_fork_prepare(void);
+void tl__diag_fork_parent(void);
+void tl__diag_fork_child(void);
+
 /* Emits a library diagnostic through the installed callback. */
 void tl__diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

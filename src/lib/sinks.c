@@ -46,6 +46,21 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+void tl__diag_fork_prepare(void)
+{
+    pthread_mutex_lock(&diag_mu);
+}
+
+void tl__diag_fork_parent(void)
+{
+    pthread_mutex_unlock(&diag_mu);
+}
+
+void tl__diag_fork_child(void)
+{
+    pthread_mutex_init(&diag_mu, NULL);
+}
+
 void tl__diag(const char *fmt, ...)
 {
     char msg[1024];
