@@ -137,6 +137,14 @@ TL_API int tl_log(struct tl_logger *lg, enum tl_level level,
                   const char *logger_name, const char *msg,
                   const struct tl_field *fields, size_t n_fields);
 
+/* Writes one JSON line (ts, level, msg) to stderr with a single write(2),
+ * using no lock, no allocation and no stdio, so it is async-signal-safe
+ * and works in any state of the logger, for a signal or crash handler.
+ * It bypasses the queue and the sinks and is not counted. A message of
+ * more than about 4 KiB is cut. Returns 0, or -EIO when the write failed
+ * or was short. */
+TL_API int tl_log_emergency(enum tl_level level, const char *msg);
+
 /* Asks the writer thread to reopen every file sink at once, as after an
  * external rotation. Returns 0 or TL_ECLOSED. Does not block. */
 TL_API int tl_reopen(struct tl_logger *lg);
