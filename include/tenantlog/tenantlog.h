@@ -214,6 +214,7 @@ struct tl_stats {
     uint64_t queue_high_water; /* deepest the queue has been */
     uint64_t audit_committed;  /* audit events durable in the store */
     uint64_t audit_failed;     /* audit events the store rejected */
+    uint64_t rotations;        /* files the file sinks rotated by size */
 };
 
 /* Copies the counters into *out. Always succeeds, even when closed. */

@@ -26,6 +26,11 @@
 #define CAPACITY_MAX 16777216
 #define CLOSE_TIMEOUT_MAX_MS 600000
 #define SINK_NAME_MAX 32
+#define ROTATE_BYTES_MIN 4096LL
+#define ROTATE_BYTES_MAX 1099511627776LL /* 1 TiB */
+#define KEEP_MIN 1
+#define KEEP_MAX 10000
+#define DEFAULT_KEEP 10
 #define FILE_MAX_BYTES (1024 * 1024) /* largest file tl__config_load reads */
 #define SHOWN_MAX 64 /* bytes of a value quoted in an error message */
 
@@ -483,6 +488,8 @@ enum {
     SINK_COLOUR,
     SINK_BASE,
     SINK_PATH,
+    SINK_MAX_BYTES,
+    SINK_KEEP,
     SINK_KEYS
 };
 
@@ -668,6 +675,32 @@ static int set_sink_path(struct parse *p, yaml_node_t *value, void *obj)
     return rc;
 }
 
+static int set_sink_max_bytes(struct parse *p, yaml_node_t *value, void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    long long n = 0;
+    int rc;
+
+    rc = get_int(p, value, "max_bytes", ROTATE_BYTES_MIN, ROTATE_BYTES_MAX, &n);
+    if (rc == 0) {
+        sink->max_bytes = (uint64_t)n;
+    }
+    return rc;
+}
+
+static int set_sink_keep(struct parse *p, yaml_node_t *value, void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    long long n = 0;
+    int rc;
+
+    rc = get_int(p, value, "keep", KEEP_MIN, KEEP_MAX, &n);
+    if (rc == 0) {
+        sink->keep = (unsigned)n;
+    }
+    return rc;
+}
+
 static const struct key sink_keys[SINK_KEYS] = {
     [SINK_NAME] = {"name", set_sink_name},
     [SINK_TYPE] = {"type", set_sink_type},
@@ -676,22 +709,38 @@ static const struct key sink_keys[SINK_KEYS] = {
     [SINK_COLOUR] = {"colour", set_sink_colour},
     [SINK_BASE] = {"base", set_sink_base},
     [SINK_PATH] = {"path", set_sink_path},
+    [SINK_MAX_BYTES] = {"max_bytes", set_sink_max_bytes},
+    [SINK_KEEP] = {"keep", set_sink_keep},
 };
+
+/* Rejects on a console sink the keys that only file sinks take. */
+static int check_file_only(struct parse *p, struct tl__sink_conf *sink,
+                           const struct entry *seen)
+{
+    static const int file_only[] = {SINK_BASE, SINK_PATH, SINK_MAX_BYTES,
+                                    SINK_KEEP};
+    size_t i;
+
+    for (i = 0; i < N_OF(file_only); i++) {
+        const struct entry *e = &seen[file_only[i]];
+
+        if (e->key != NULL) {
+            return fail(p, e->key,
+                        "%s applies only to file sinks; remove it from "
+                        "console sink \"%s\"",
+                        sink_keys[file_only[i]].name, sink->name);
+        }
+    }
+    return 0;
+}
 
 static int check_console_sink(struct parse *p, struct tl__sink_conf *sink,
                               const struct entry *seen)
 {
-    if (seen[SINK_BASE].key != NULL) {
-        return fail(p, seen[SINK_BASE].key,
-                    "base applies only to file "
-                    "sinks; remove it from console sink \"%s\"",
-                    sink->name);
-    }
-    if (seen[SINK_PATH].key != NULL) {
-        return fail(p, seen[SINK_PATH].key,
-                    "path applies only to file "
-                    "sinks; remove it from console sink \"%s\"",
-                    sink->name);
+    int rc = check_file_only(p, sink, seen);
+
+    if (rc != 0) {
+        return rc;
     }
     if (seen[SINK_FORMAT].key == NULL) {
         sink->format = TL__FORMAT_TEXT;
@@ -736,6 +785,7 @@ static int parse_sink(struct parse *p, yaml_node_t *node,
 
     sink->level = TL_INFO;
     sink->colour = TL__COLOUR_AUTO;
+    sink->keep = DEFAULT_KEEP;
     rc = walk_mapping(p, node, "a sink", sink_keys, SINK_KEYS, sink, seen);
     if (rc != 0) {
         return rc;
@@ -834,6 +884,7 @@ static int add_default_sinks(struct parse *p)
         sink->level = default_sinks[i].level;
         sink->format = default_sinks[i].format;
         sink->colour = TL__COLOUR_AUTO;
+        sink->keep = DEFAULT_KEEP;
         if (copy_default(default_sinks[i].name, &sink->name) != 0 ||
             copy_default(default_sinks[i].base, &sink->base) != 0 ||
             copy_default(default_sinks[i].path, &sink->path) != 0) {

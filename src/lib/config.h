@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "format.h"
 #include "tenantlog/tenantlog.h"
@@ -22,6 +23,8 @@ struct tl__sink_conf {
     char *base;             /* file: folder every path stays under */
     char *path;             /* file: template relative to base, with
                                {tenant}; no "..", not absolute */
+    uint64_t max_bytes;     /* file: rotate at this size; 0 = never */
+    unsigned keep;          /* file: rotated files kept (default 10) */
 };
 
 struct tl__syslog_conf {

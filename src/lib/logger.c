@@ -691,6 +691,7 @@ void tl_stats(struct tl_stats *out)
     out->queue_high_water = atomic_load(&counters.queue_high_water);
     out->audit_committed = atomic_load(&counters.audit_committed);
     out->audit_failed = atomic_load(&counters.audit_failed);
+    out->rotations = atomic_load(&counters.sinks.rotations);
 }
 
 size_t tl_stats_errnos(int *errnos, uint64_t *counts, size_t max)

@@ -22,6 +22,7 @@ struct tl__sink_stats {
     _Atomic uint64_t tenant_invalid;
     _Atomic uint64_t reopens;
     _Atomic uint64_t open_fds;
+    _Atomic uint64_t rotations; /* files renamed for size */
     _Atomic int errno_keys[TL__ERRNO_SLOTS];
     _Atomic uint64_t errno_counts[TL__ERRNO_SLOTS];
 };

@@ -1,11 +1,14 @@
 /* The file sink: JSON lines appended to a per-tenant path under a base
  * folder. Descriptors open lazily, O_APPEND | O_CLOEXEC, one per tenant,
  * at most FILES_MAX at once (least recently used closed first). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +24,11 @@
  * with '_', which no valid tenant id does, so they never collide. */
 #define NO_TENANT_DIR "_system"
 #define QUARANTINE_DIR "_quarantine"
+/* A rotated file is "<path>.YYYYMMDDTHHMMSS.uuuuuuZ", then "-N" when
+ * that name was taken. */
+#define STAMP_LEN 23
+#define SUFFIX_DIGITS_MAX 9
+#define SUFFIX_MAX 1000
 
 struct open_file {
     char key[TL__TENANT_MAX + 1]; /* tenant id or one of the _ names */
@@ -32,6 +40,7 @@ struct open_file {
     dev_t dev; /* identity of the open file, to notice a rename */
     ino_t ino;
     int64_t checked_ns; /* CLOCK_MONOTONIC time of the last path check */
+    uint64_t size;      /* bytes in the file: fstat at open plus writes */
 };
 
 struct file_sink {
@@ -212,9 +221,11 @@ static void remember_identity(struct open_file *of, int fd)
 {
     struct stat st;
 
+    of->size = 0;
     if (fstat(fd, &st) == 0) {
         of->dev = st.st_dev;
         of->ino = st.st_ino;
+        of->size = (uint64_t)st.st_size;
     }
     of->checked_ns = monotonic_ns();
 }
@@ -252,6 +263,250 @@ static int write_failed(struct file_sink *f, const struct tl__record *r,
 {
     f->base.failed_path = build_path(f, key_for(r));
     return err;
+}
+
+/* Rotation by size */
+
+struct rotated {
+    char *name;
+    const char *stamp; /* inside name */
+    long index;        /* N of a "-N" suffix, or 1 without one */
+};
+
+/* Returns true when s starts with a stamp YYYYMMDDTHHMMSS.uuuuuuZ. */
+static bool is_stamp(const char *s)
+{
+    static const char shape[] = "DDDDDDDDTDDDDDD.DDDDDDZ";
+    size_t i;
+
+    for (i = 0; i < STAMP_LEN; i++) {
+        bool digit = s[i] >= '0' && s[i] <= '9';
+
+        if (shape[i] == 'D' ? !digit : s[i] != shape[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Returns the index of name as a rotated file of base ("-N" gives N, no
+ * suffix gives 1), or -1 when name is any other file. */
+static long rotated_index(const char *name, const char *base)
+{
+    size_t n = strlen(base), digits;
+    const char *rest;
+
+    if (strncmp(name, base, n) != 0 || name[n] != '.') {
+        return -1;
+    }
+    rest = name + n + 1;
+    if (strnlen(rest, STAMP_LEN) < STAMP_LEN || !is_stamp(rest)) {
+        return -1;
+    }
+    rest += STAMP_LEN;
+    if (*rest == '\0') {
+        return 1;
+    }
+    digits = strspn(rest + 1, "0123456789");
+    if (*rest != '-' || digits == 0 || digits > SUFFIX_DIGITS_MAX ||
+        rest[1 + digits] != '\0') {
+        return -1;
+    }
+    return strtol(rest + 1, NULL, 10);
+}
+
+/* Oldest first: by stamp, then by index. */
+static int rotated_cmp(const void *a, const void *b)
+{
+    const struct rotated *x = a, *y = b;
+    int c = strncmp(x->stamp, y->stamp, STAMP_LEN);
+
+    if (c != 0) {
+        return c;
+    }
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+static void rotated_free(struct rotated *list, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(list[i].name);
+    }
+    free(list);
+}
+
+/* Appends name to *list, which contains *n of *cap entries. */
+static int rotated_add(struct rotated **list, size_t *n, size_t *cap,
+                       const char *name, size_t base_len, long index)
+{
+    struct rotated *grown;
+
+    if (*n == *cap) {
+        grown = realloc(*list, (*cap ? *cap * 2 : 16) * sizeof(**list));
+        if (grown == NULL) {
+            return -ENOMEM;
+        }
+        *list = grown;
+        *cap = *cap ? *cap * 2 : 16;
+    }
+    (*list)[*n].name = strdup(name);
+    if ((*list)[*n].name == NULL) {
+        return -ENOMEM;
+    }
+    (*list)[*n].stamp = (*list)[*n].name + base_len + 1;
+    (*list)[*n].index = index;
+    (*n)++;
+    return 0;
+}
+
+/* Lists the rotated files of base in the folder d, into *out and *n. */
+static int rotated_list(DIR *d, const char *base, struct rotated **out,
+                        size_t *n)
+{
+    struct dirent *e;
+    size_t cap = 0;
+    long index;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        index = rotated_index(e->d_name, base);
+        if (index >= 0) {
+            rc = rotated_add(out, n, &cap, e->d_name, strlen(base), index);
+        }
+    }
+    return rc;
+}
+
+/* Deletes the oldest rotated files of base in folder dir, keeping the
+ * newest keep. No other file is touched. */
+/* NOTE: another process may still append to a rotated file for up to
+ * 10 ms, until its path check notices the rename; with a small keep this
+ * can delete that file and the records written to it. */
+static void rotated_prune(struct file_sink *f, const char *dir,
+                          const char *base)
+{
+    size_t keep = f->base.conf->keep, n = 0, i;
+    struct rotated *list = NULL;
+    DIR *d = opendir(dir);
+    int rc;
+
+    if (d == NULL) {
+        tl__sink_stats_errno(f->base.stats, errno);
+        return;
+    }
+    rc = rotated_list(d, base, &list, &n);
+    if (rc != 0) {
+        tl__sink_stats_errno(f->base.stats, -rc);
+    } else if (keep > 0 && n > keep) {
+        qsort(list, n, sizeof(*list), rotated_cmp);
+        for (i = 0; i < n - keep; i++) {
+            if (unlinkat(dirfd(d), list[i].name, 0) != 0 && errno != ENOENT) {
+                tl__sink_stats_errno(f->base.stats, errno);
+            }
+        }
+    }
+    rotated_free(list, n);
+    closedir(d);
+}
+
+/* Renames path to path.STAMP, or path.STAMP-N when that name exists. */
+static int rename_aside(const char *path)
+{
+    char stamp[64], to[PATH_MAX];
+    struct timespec ts;
+    struct stat st;
+    struct tm tm;
+    int i, len;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02d.%06ldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000));
+    for (i = 1; i <= SUFFIX_MAX; i++) {
+        len = i == 1 ? snprintf(to, sizeof(to), "%s.%s", path, stamp)
+                     : snprintf(to, sizeof(to), "%s.%s-%d", path, stamp, i);
+        if (len < 0 || (size_t)len >= sizeof(to)) {
+            return -ENAMETOOLONG;
+        }
+        if (lstat(to, &st) != 0 && errno == ENOENT) {
+            return rename(path, to) == 0 ? 0 : -errno;
+        }
+    }
+    return -EEXIST;
+}
+
+/* Opens "<path>.lock" and takes an exclusive flock(2) on it. */
+static int lock_path(const char *path, int *out)
+{
+    char name[PATH_MAX];
+    int fd, len, err;
+
+    len = snprintf(name, sizeof(name), "%s.lock", path);
+    if (len < 0 || (size_t)len >= sizeof(name)) {
+        return -ENAMETOOLONG;
+    }
+    fd = open(name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0) {
+        return -errno;
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            err = errno;
+            close(fd);
+            return -err;
+        }
+    }
+    *out = fd;
+    return 0;
+}
+
+/* Renames the file at path aside when it is still the one of has open,
+ * then prunes. Returns 0 when the caller should reopen by path. */
+static int rotate_locked(struct file_sink *f, struct open_file *of, char *path)
+{
+    char *slash = strrchr(path, '/');
+    struct stat st;
+    int rc;
+
+    if (stat(path, &st) != 0 || st.st_dev != of->dev || st.st_ino != of->ino) {
+        return 0; /* another process rotated it, or it is gone */
+    }
+    rc = rename_aside(path);
+    if (rc != 0 || slash == NULL) {
+        return rc;
+    }
+    atomic_fetch_add(&f->base.stats->rotations, 1);
+    *slash = '\0';
+    rotated_prune(f, path[0] != '\0' ? path : "/", slash + 1);
+    return 0;
+}
+
+/* Rotates of's file, which reached max_bytes. On failure the file stays
+ * open and the sink keeps appending to it, and tries again after another
+ * max_bytes. */
+static void file_rotate(struct file_sink *f, struct open_file *of)
+{
+    const char *built = build_path(f, of->key);
+    char *path = built != NULL ? strdup(built) : NULL;
+    int lock = -1, rc;
+
+    rc = path != NULL ? lock_path(path, &lock) : -ENOMEM;
+    if (rc == 0) {
+        rc = rotate_locked(f, of, path);
+        close(lock); /* releases the flock */
+    }
+    if (rc != 0) {
+        tl__sink_stats_errno(f->base.stats, -rc);
+        of->size = 0;
+    } else {
+        file_close(f, of);
+    }
+    free(path);
 }
 
 static int file_write(struct tl__sink *s, const struct tl__record *r)
@@ -294,6 +549,10 @@ static int file_write(struct tl__sink *s, const struct tl__record *r)
         left -= (size_t)n;
     }
     of->torn = false;
+    of->size += s->line.len;
+    if (s->conf->max_bytes > 0 && of->size >= s->conf->max_bytes) {
+        file_rotate(f, of);
+    }
     return 0;
 }
 

@@ -259,6 +259,56 @@ static void error_wrong_sink_keys(void **state)
                 NAME ":2:30: base applies only to file sinks");
 }
 
+/* A file sink with the given extra keys, in flow style on line 2. */
+#define ROTATE_SINK(extra)                                                     \
+    "sinks:\n  - {name: f, type: file, base: x, path: y, " extra "}\n"
+
+static void rotate_values(void **state)
+{
+    struct tl__config *cfg;
+
+    (void)state;
+    cfg = parse_ok(ROTATE_SINK("max_bytes: 4096, keep: 1"));
+    assert_int_equal(cfg->sinks[0].max_bytes, 4096);
+    assert_int_equal(cfg->sinks[0].keep, 1);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("max_bytes: 1099511627776, keep: 10000"));
+    assert_int_equal(cfg->sinks[0].max_bytes, 1099511627776ULL);
+    assert_int_equal(cfg->sinks[0].keep, 10000);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("level: info"));
+    assert_int_equal(cfg->sinks[0].max_bytes, 0);
+    assert_int_equal(cfg->sinks[0].keep, 10);
+    tl__config_free(cfg);
+}
+
+static void error_rotate_range(void **state)
+{
+    (void)state;
+    check_error(ROTATE_SINK("max_bytes: 4095"),
+                NAME ":2:56: max_bytes 4095 is out of range; use a value "
+                     "from 4096 to 1099511627776");
+    check_error(ROTATE_SINK("max_bytes: 1099511627777"),
+                NAME ":2:56: max_bytes 1099511627777 is out of range");
+    check_error(ROTATE_SINK("keep: 0"),
+                NAME ":2:51: keep 0 is out of range; use a value from 1 to "
+                     "10000");
+    check_error(ROTATE_SINK("keep: 10001"),
+                NAME ":2:51: keep 10001 is out of range");
+    check_error(ROTATE_SINK("keep: \"3\""),
+                NAME ":2:51: invalid keep \"3\"; use a decimal integer");
+}
+
+static void error_rotate_console(void **state)
+{
+    (void)state;
+    check_error("sinks:\n  - {name: c, type: console, max_bytes: 65536}\n",
+                NAME ":2:30: max_bytes applies only to file sinks; remove "
+                     "it from console sink \"c\"");
+    check_error("sinks:\n  - {name: c, type: console, keep: 3}\n",
+                NAME ":2:30: keep applies only to file sinks");
+}
+
 /* Checks the error for a file sink with this path, whose value starts at
  * line 5 column 11. */
 static void check_path_error(const char *path, const char *want)
@@ -643,6 +693,9 @@ int main(void)
         cmocka_unit_test(error_missing_name),
         cmocka_unit_test(error_missing_base),
         cmocka_unit_test(error_wrong_sink_keys),
+        cmocka_unit_test(rotate_values),
+        cmocka_unit_test(error_rotate_range),
+        cmocka_unit_test(error_rotate_console),
         cmocka_unit_test(error_path_absolute),
         cmocka_unit_test(error_path_dotdot),
         cmocka_unit_test(error_path_empty_part),
