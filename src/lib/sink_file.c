@@ -98,26 +98,45 @@ static int make_parents(char *path)
     return 0;
 }
 
-/* Returns true when the file at path, of size bytes, does not end with
- * a newline. The descriptor the sink writes through is write-only, so
- * this reads through a second one; when that fails the file counts as
- * whole. */
-static bool ends_torn(const char *path, off_t size)
+/* Returns the last byte of the file open as fd, or a newline when the
+ * file is empty or cannot be read. */
+static char last_byte(int fd, off_t *size)
 {
+    struct stat st;
     char last = '\n';
+
+    if (fstat(fd, &st) != 0 || st.st_size == 0 ||
+        pread(fd, &last, 1, st.st_size - 1) != 1) {
+        last = '\n';
+        st.st_size = 0;
+    }
+    *size = st.st_size;
+    return last;
+}
+
+/* Returns true when the file at path does not end with a newline. The
+ * descriptor the sink writes through is write-only, so this reads through
+ * a second one; when that fails the file counts as whole. Another process
+ * may be in the middle of a write(2), whose bytes a reader can see before
+ * the write ends, so a file only counts as torn when it stays unchanged
+ * and unterminated across 2 ms. */
+static bool ends_torn(const char *path)
+{
+    const struct timespec pause = {0, 2000000};
+    off_t before, after;
+    bool torn = false;
     int fd;
 
-    if (size == 0) {
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
         return false;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd >= 0) {
-        if (pread(fd, &last, 1, size - 1) != 1) {
-            last = '\n';
-        }
-        close(fd);
+    if (last_byte(fd, &before) != '\n') {
+        nanosleep(&pause, NULL);
+        torn = last_byte(fd, &after) != '\n' && after == before;
     }
-    return last != '\n';
+    close(fd);
+    return torn;
 }
 
 /* Returns fd when it is a regular file, else closes it and returns
@@ -131,7 +150,7 @@ static int regular_only(int fd, const char *path, bool *torn)
         close(fd);
         return -ENOTSUP;
     }
-    *torn = ends_torn(path, st.st_size);
+    *torn = ends_torn(path);
     return fd;
 }
 
