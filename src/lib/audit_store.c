@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
  * mode. */
 #define DIR_MODE 0750
 #define FILE_MODE 0640
+#define WAL_TRIES 100
 
 /* Schema version 1. The triggers stop accidental edits through SQL. They
  * are no defence against a deliberate edit, which the hash chain reveals. */
@@ -151,33 +153,50 @@ static int exec_sql(struct tl__audit_store *st, const char *sql, char *err,
     return 0;
 }
 
-/* Switches to WAL (checked, because SQLite keeps the old mode when the
- * file system cannot share memory) and fsyncs at every commit. */
-static int db_configure(struct tl__audit_store *st, char *err, size_t errlen)
+/* Runs PRAGMA journal_mode = WAL once. Returns true when the database is
+ * in WAL mode afterwards, else copies the mode or the error to why. */
+static bool wal_switch(struct tl__audit_store *st, char *why, size_t whylen)
 {
     const unsigned char *mode = NULL;
     sqlite3_stmt *s = NULL;
-    int result = TL_ESTORE;
+    bool wal;
 
-    sqlite3_busy_timeout(st->db, TL__AUDIT_BUSY_TIMEOUT_MS);
     if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) ==
             SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW) {
         mode = sqlite3_column_text(s, 0);
     }
-    if (mode != NULL && strcmp((const char *)mode, "wal") == 0) {
-        result = 0;
-    } else {
-        tl__errf(err, errlen,
-                 "audit database %s: cannot switch to WAL mode: "
-                 "%s",
-                 st->path, mode ? (const char *)mode : sqlite3_errmsg(st->db));
+    wal = mode != NULL && strcmp((const char *)mode, "wal") == 0;
+    if (!wal) {
+        tl__errf(why, whylen, "%s",
+                 mode ? (const char *)mode : sqlite3_errmsg(st->db));
     }
     sqlite3_finalize(s);
-    if (result == 0) {
-        result = exec_sql(st, "PRAGMA synchronous = FULL", err, errlen);
+    return wal;
+}
+
+/* Switches to WAL (checked, because SQLite keeps the old mode when the
+ * file system cannot share memory) and fsyncs at every commit. The switch
+ * needs an exclusive lock, which the busy timeout does not wait for while
+ * another process creates the same new database, so it is tried for up
+ * to WAL_TRIES times 20 ms. */
+static int db_configure(struct tl__audit_store *st, char *err, size_t errlen)
+{
+    const struct timespec pause = {0, 20000000};
+    char why[256] = "";
+    int tries = 0;
+
+    sqlite3_busy_timeout(st->db, TL__AUDIT_BUSY_TIMEOUT_MS);
+    while (!wal_switch(st, why, sizeof(why))) {
+        if (++tries == WAL_TRIES) {
+            tl__errf(err, errlen,
+                     "audit database %s: cannot switch to WAL mode: %s",
+                     st->path, why);
+            return TL_ESTORE;
+        }
+        nanosleep(&pause, NULL);
     }
-    return result;
+    return exec_sql(st, "PRAGMA synchronous = FULL", err, errlen);
 }
 
 /* Creates the schema in an empty database. A database with tables but no
