@@ -215,6 +215,7 @@ struct tl_stats {
     uint64_t audit_committed;  /* audit events durable in the store */
     uint64_t audit_failed;     /* audit events the store rejected */
     uint64_t rotations;        /* files the file sinks rotated by size */
+    uint64_t fsyncs;           /* fsync(2) calls of the fsync policy */
 };
 
 /* Copies the counters into *out. Always succeeds, even when closed. */

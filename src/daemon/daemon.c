@@ -17,7 +17,11 @@
 
 static void on_check(uv_check_t *h)
 {
-    tl__audit_batch_commit(h->data);
+    struct tl__daemon *d = h->data;
+
+    /* The files' fsync policy runs once per loop iteration. */
+    tl__sinks_flush(&d->sinks);
+    tl__audit_batch_commit(d);
 }
 
 static void on_dlog_timer(uv_timer_t *t)

@@ -31,6 +31,7 @@
 #define KEEP_MIN 1
 #define KEEP_MAX 10000
 #define DEFAULT_KEEP 10
+#define FSYNC_MS_MAX 3600000
 #define FILE_MAX_BYTES (1024 * 1024) /* largest file tl__config_load reads */
 #define SHOWN_MAX 64 /* bytes of a value quoted in an error message */
 
@@ -490,6 +491,7 @@ enum {
     SINK_PATH,
     SINK_MAX_BYTES,
     SINK_KEEP,
+    SINK_FSYNC,
     SINK_KEYS
 };
 
@@ -501,6 +503,11 @@ static const struct choice sink_types[] = {
 static const struct choice formats[] = {
     {"text", TL__FORMAT_TEXT},
     {"json", TL__FORMAT_JSON},
+};
+
+static const struct choice fsync_modes[] = {
+    {"never", TL__FSYNC_NEVER},
+    {"batch", TL__FSYNC_BATCH},
 };
 
 static const struct choice colours[] = {
@@ -701,6 +708,31 @@ static int set_sink_keep(struct parse *p, yaml_node_t *value, void *obj)
     return rc;
 }
 
+/* fsync: never, batch, or a number of milliseconds between fsyncs. */
+static int set_sink_fsync(struct parse *p, yaml_node_t *value, void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    const char *v = NULL;
+    long long n = 0;
+    int mode = 0, rc;
+
+    rc = get_text(p, value, "fsync", &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (v[0] >= '0' && v[0] <= '9') {
+        rc = get_int(p, value, "fsync", 1, FSYNC_MS_MAX, &n);
+        mode = (int)n;
+    } else {
+        rc = get_choice(p, value, "fsync", fsync_modes, N_OF(fsync_modes),
+                        &mode);
+    }
+    if (rc == 0) {
+        sink->fsync_ms = mode;
+    }
+    return rc;
+}
+
 static const struct key sink_keys[SINK_KEYS] = {
     [SINK_NAME] = {"name", set_sink_name},
     [SINK_TYPE] = {"type", set_sink_type},
@@ -711,6 +743,7 @@ static const struct key sink_keys[SINK_KEYS] = {
     [SINK_PATH] = {"path", set_sink_path},
     [SINK_MAX_BYTES] = {"max_bytes", set_sink_max_bytes},
     [SINK_KEEP] = {"keep", set_sink_keep},
+    [SINK_FSYNC] = {"fsync", set_sink_fsync},
 };
 
 /* Rejects on a console sink the keys that only file sinks take. */
@@ -718,7 +751,7 @@ static int check_file_only(struct parse *p, struct tl__sink_conf *sink,
                            const struct entry *seen)
 {
     static const int file_only[] = {SINK_BASE, SINK_PATH, SINK_MAX_BYTES,
-                                    SINK_KEEP};
+                                    SINK_KEEP, SINK_FSYNC};
     size_t i;
 
     for (i = 0; i < N_OF(file_only); i++) {

@@ -13,6 +13,7 @@
 
 enum tl__sink_type { TL__SINK_CONSOLE = 1, TL__SINK_FILE };
 enum tl__colour { TL__COLOUR_AUTO = 0, TL__COLOUR_ALWAYS, TL__COLOUR_NEVER };
+enum { TL__FSYNC_NEVER = 0, TL__FSYNC_BATCH = -1 };
 
 struct tl__sink_conf {
     char *name;
@@ -25,6 +26,8 @@ struct tl__sink_conf {
                                {tenant}; no "..", not absolute */
     uint64_t max_bytes;     /* file: rotate at this size; 0 = never */
     unsigned keep;          /* file: rotated files kept (default 10) */
+    int fsync_ms; /* file: TL__FSYNC_NEVER (default), TL__FSYNC_BATCH, or
+                     milliseconds between fsyncs of written files */
 };
 
 struct tl__syslog_conf {

@@ -21,6 +21,7 @@ struct tl__sink_stats {
     _Atomic uint64_t fallback;     /* records sent to stderr instead */
     _Atomic uint64_t tenant_invalid;
     _Atomic uint64_t reopens;
+    _Atomic uint64_t fsyncs;
     _Atomic uint64_t open_fds;
     _Atomic uint64_t rotations; /* files renamed for size */
     _Atomic int errno_keys[TL__ERRNO_SLOTS];
@@ -35,6 +36,9 @@ struct tl__sink_ops {
     int (*write)(struct tl__sink *s, const struct tl__record *r);
     /* Closes every descriptor so the next write reopens by path. */
     void (*reopen)(struct tl__sink *s);
+    /* Applies the sink's fsync policy after a batch; NULL when the sink
+     * has none. Returns 0 or a negated errno. */
+    int (*flush)(struct tl__sink *s);
     /* Closes every descriptor and frees the sink. */
     void (*free)(struct tl__sink *s);
 };
@@ -70,6 +74,11 @@ int tl__sinks_open(struct tl__sinks *set, const struct tl__config *cfg,
 int tl__sinks_write(struct tl__sinks *set, const struct tl__record *r);
 
 void tl__sinks_reopen(struct tl__sinks *set);
+
+/* Applies each sink's fsync policy; the owner calls it after every batch
+ * and when idle. A failed fsync is counted and reported like a failed
+ * write. */
+void tl__sinks_flush(struct tl__sinks *set);
 void tl__sinks_close(struct tl__sinks *set);
 
 /* Counts one failure of errno err in stats. */

@@ -40,6 +40,7 @@ struct open_file {
     dev_t dev; /* identity of the open file, to notice a rename */
     ino_t ino;
     int64_t checked_ns; /* CLOCK_MONOTONIC time of the last path check */
+    bool dirty;         /* written since its last fsync */
     uint64_t size;      /* bytes in the file: fstat at open plus writes */
 };
 
@@ -50,11 +51,18 @@ struct file_sink {
     size_t n_files;
     uint64_t tick;
     struct tl__buf path;
+    int64_t synced_ns; /* CLOCK_MONOTONIC time of the last fsync pass */
 };
 
 static void file_close(struct file_sink *f, struct open_file *of)
 {
     if (of->fd >= 0) {
+        /* With an fsync policy, nothing written leaves unsynced. */
+        if (of->dirty && f->base.conf->fsync_ms != TL__FSYNC_NEVER &&
+            fsync(of->fd) == 0) {
+            atomic_fetch_add(&f->base.stats->fsyncs, 1);
+        }
+        of->dirty = false;
         close(of->fd);
         of->fd = -1;
         atomic_fetch_sub(&f->base.stats->open_fds, 1);
@@ -568,11 +576,46 @@ static int file_write(struct tl__sink *s, const struct tl__record *r)
         left -= (size_t)n;
     }
     of->torn = false;
+    of->dirty = true;
     of->size += s->line.len;
     if (s->conf->max_bytes > 0 && of->size >= s->conf->max_bytes) {
         file_rotate(f, of);
     }
     return 0;
+}
+
+/* fsyncs the files written since the last pass: after every batch, or
+ * once fsync_ms milliseconds have passed, as the configuration says. */
+static int file_flush(struct tl__sink *s)
+{
+    struct file_sink *f = (struct file_sink *)s;
+    int mode = s->conf->fsync_ms, first = 0;
+    int64_t now;
+    size_t i;
+
+    if (mode == TL__FSYNC_NEVER) {
+        return 0;
+    }
+    now = monotonic_ns();
+    if (mode > 0 && now - f->synced_ns < (int64_t)mode * 1000000) {
+        return 0;
+    }
+    f->synced_ns = now;
+    for (i = 0; i < f->n_files; i++) {
+        struct open_file *of = &f->files[i];
+
+        if (of->fd < 0 || !of->dirty) {
+            continue;
+        }
+        of->dirty = false;
+        if (fsync(of->fd) == 0) {
+            atomic_fetch_add(&s->stats->fsyncs, 1);
+        } else if (first == 0) {
+            first = -errno;
+            s->failed_path = build_path(f, of->key);
+        }
+    }
+    return first;
 }
 
 static void file_reopen(struct tl__sink *s)
@@ -604,6 +647,7 @@ static void file_free(struct tl__sink *s)
 static const struct tl__sink_ops file_ops = {
     .write = file_write,
     .reopen = file_reopen,
+    .flush = file_flush,
     .free = file_free,
 };
 

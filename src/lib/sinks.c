@@ -139,7 +139,7 @@ int tl__sinks_open(struct tl__sinks *set, const struct tl__config *cfg,
 /* Reports a failed write, at most DIAG_PER_WINDOW times a second, with a
  * count of the suppressed ones when the next window opens. */
 static void report_failure(struct tl__sinks *set, const struct tl__sink *s,
-                           int err)
+                           int err, bool is_write)
 {
     int64_t now = tl__now_ns();
 
@@ -155,11 +155,13 @@ static void report_failure(struct tl__sinks *set, const struct tl__sink *s,
     if (set->diag_in_window++ >= DIAG_PER_WINDOW) {
         set->diag_suppressed++;
     } else if (s->failed_path != NULL) {
-        tl__diag("sink %s: cannot write %s: %s; record sent to stderr",
-                 s->conf->name, s->failed_path, tl_strerror(err));
+        tl__diag("sink %s: %s %s failed: %s%s", s->conf->name,
+                 is_write ? "write to" : "fsync of", s->failed_path,
+                 tl_strerror(err), is_write ? "; record sent to stderr" : "");
     } else {
-        tl__diag("sink %s: write failed: %s; record sent to stderr",
-                 s->conf->name, tl_strerror(err));
+        tl__diag("sink %s: %s failed: %s%s", s->conf->name,
+                 is_write ? "write" : "fsync", tl_strerror(err),
+                 is_write ? "; record sent to stderr" : "");
     }
 }
 
@@ -191,7 +193,7 @@ int tl__sinks_write(struct tl__sinks *set, const struct tl__record *r)
         result = s->ops->write(s, r);
         if (result != 0) {
             tl__sink_stats_errno(set->stats, -result);
-            report_failure(set, s, result);
+            report_failure(set, s, result, true);
             fallback(set, s, r);
             if (first == 0) {
                 first = result;
@@ -201,6 +203,25 @@ int tl__sinks_write(struct tl__sinks *set, const struct tl__record *r)
     atomic_fetch_add(
         first == 0 ? &set->stats->written : &set->stats->write_failed, 1);
     return first;
+}
+
+void tl__sinks_flush(struct tl__sinks *set)
+{
+    size_t i;
+    int result;
+
+    for (i = 0; i < set->n; i++) {
+        struct tl__sink *s = set->items[i];
+
+        if (s->ops->flush == NULL) {
+            continue;
+        }
+        result = s->ops->flush(s);
+        if (result != 0) {
+            tl__sink_stats_errno(set->stats, -result);
+            report_failure(set, s, result, false);
+        }
+    }
 }
 
 void tl__sinks_reopen(struct tl__sinks *set)

@@ -309,6 +309,38 @@ static void error_rotate_console(void **state)
                 NAME ":2:30: keep applies only to file sinks");
 }
 
+static void fsync_values(void **state)
+{
+    struct tl__config *cfg;
+
+    (void)state;
+    cfg = parse_ok(ROTATE_SINK("level: info"));
+    assert_int_equal(cfg->sinks[0].fsync_ms, TL__FSYNC_NEVER);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("fsync: batch"));
+    assert_int_equal(cfg->sinks[0].fsync_ms, TL__FSYNC_BATCH);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("fsync: never"));
+    assert_int_equal(cfg->sinks[0].fsync_ms, TL__FSYNC_NEVER);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("fsync: 250"));
+    assert_int_equal(cfg->sinks[0].fsync_ms, 250);
+    tl__config_free(cfg);
+}
+
+static void error_fsync_values(void **state)
+{
+    (void)state;
+    check_error(ROTATE_SINK("fsync: 0"),
+                NAME ":2:52: fsync 0 is out of range; use a value from 1 to "
+                     "3600000");
+    check_error(ROTATE_SINK("fsync: sometimes"),
+                NAME ":2:52: invalid fsync \"sometimes\"; use one of never, "
+                     "batch");
+    check_error("sinks:\n  - {name: c, type: console, fsync: batch}\n",
+                NAME ":2:30: fsync applies only to file sinks");
+}
+
 /* Checks the error for a file sink with this path, whose value starts at
  * line 5 column 11. */
 static void check_path_error(const char *path, const char *want)
@@ -695,6 +727,8 @@ int main(void)
         cmocka_unit_test(error_wrong_sink_keys),
         cmocka_unit_test(rotate_values),
         cmocka_unit_test(error_rotate_range),
+        cmocka_unit_test(fsync_values),
+        cmocka_unit_test(error_fsync_values),
         cmocka_unit_test(error_rotate_console),
         cmocka_unit_test(error_path_absolute),
         cmocka_unit_test(error_path_dotdot),

@@ -352,6 +352,43 @@ static void fork_child_exit_skips_drain(void **state)
     assert_int_equal(tl_logger_close(lg, 0), 0);
 }
 
+/* Logs 100 records for tenant through the configuration at path and
+ * returns how many fsyncs that took. */
+static uint64_t fsyncs_for(const char *path, const char *tenant)
+{
+    struct tl_logger *lg;
+    struct tl_stats before, after;
+    int i;
+
+    tl_stats(&before);
+    assert_int_equal(tl_logger_open(path, &lg), 0);
+    for (i = 0; i < 100; i++) {
+        log_one(lg, tenant, "synced");
+    }
+    assert_int_equal(tl_logger_close(lg, 0), 0);
+    tl_stats(&after);
+    return after.fsyncs - before.fsyncs;
+}
+
+static void fsync_policy_batch_and_never(void **state)
+{
+    char path[160];
+    FILE *f;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/sync.yaml", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "sinks:\n  - {name: files, type: file, base: %s/log, "
+            "path: \"{tenant}/app.log\", level: debug, fsync: batch}\n",
+            dir);
+    fclose(f);
+    assert_true(fsyncs_for(path, "sync") >= 1);
+    assert_int_equal(count_lines("sync"), 100);
+    assert_int_equal(fsyncs_for(config_a, "nosync"), 0);
+}
+
 static _Atomic int forking = 1;
 
 static void *log_while_forking(void *arg)
@@ -491,6 +528,7 @@ int main(void)
         cmocka_unit_test(torn_line_ended_before_next),
         cmocka_unit_test(fork_child_exit_skips_drain),
         cmocka_unit_test(fork_many_while_logging),
+        cmocka_unit_test(fsync_policy_batch_and_never),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
