@@ -41,6 +41,8 @@ static void sink_counters(const struct tl__daemon *d, counter_fn fn, void *user,
     fn(user, "sink_fallback", atomic_load(&s->fallback));
     fn(user, "sink_tenant_invalid", atomic_load(&s->tenant_invalid));
     fn(user, "sink_reopens", atomic_load(&s->reopens));
+    fn(user, "sink_rotations", atomic_load(&s->rotations));
+    fn(user, "sink_fsyncs", atomic_load(&s->fsyncs));
     fn(user, "sink_open_fds", atomic_load(&s->open_fds));
     for (i = 0; i < TL__ERRNO_SLOTS; i++) {
         int err = atomic_load(&s->errno_keys[i]);
