@@ -96,10 +96,10 @@ def check_openstack(lines, records):
 
 def account(name, inputs, records):
     """Match input lines to record messages; return (matched, missing)."""
-    wanted = collections.Counter(inputs)
+    expected = collections.Counter(inputs)
     got = collections.Counter(r.get("msg", "") for r in records)
-    missing = wanted - got
-    return sum((wanted & got).values()), sorted(missing.elements())
+    missing = expected - got
+    return sum((expected & got).values()), sorted(missing.elements())
 
 
 def audit_rows(db):

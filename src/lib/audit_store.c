@@ -64,7 +64,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
-    /* Runs inside the batch's transaction, so it sees the rows this batch
+    /* Runs inside the batch's transaction, so it reads the rows this batch
      * has inserted so far. */
     [STMT_LAST] = "SELECT seq, hash FROM audit_events WHERE tenant = ?1"
                   " ORDER BY seq DESC LIMIT 1",

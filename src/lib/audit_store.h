@@ -77,7 +77,7 @@ int tl__audit_store_append(struct tl__audit_store *st,
 
 void tl__audit_store_close(struct tl__audit_store *st);
 
-/* What verification found for one tenant. */
+/* The verification result for one tenant. */
 struct tl__audit_verdict {
     const char *tenant;
     uint64_t rows;       /* rows checked */

@@ -28,8 +28,8 @@ static void put(struct line *l, const char *s, size_t n)
     l->len += n;
 }
 
-/* Appends s when it fits before the tail; returns false when it did not,
- * so a cut message never ends inside an escape or a UTF-8 sequence. */
+/* Appends s when it fits before the tail, else returns false. So a cut
+ * message never ends inside an escape or a UTF-8 sequence. */
 static bool put_unit(struct line *l, const char *s, size_t n)
 {
     if (n > sizeof(l->data) - TAIL - l->len) {

@@ -447,7 +447,8 @@ static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 /* Drains a logger that is still running when the process exits, within
  * the configured close deadline. A child created by fork() that never
- * started its own writer skips it: its queue holds nothing of its own. */
+ * started its own writer skips it, because its queue has nothing of its
+ * own. */
 static void drain_at_exit(void)
 {
     struct tl_logger *lg = &the_logger;

@@ -411,7 +411,7 @@ static int rotated_list(DIR *d, const char *base, struct rotated **out,
 /* Deletes the oldest rotated files of base in folder dir, keeping the
  * newest keep. No other file is touched. */
 /* NOTE: another process may still append to a rotated file for up to
- * 10 ms, until its path check notices the rename; with a small keep this
+ * 10 ms, until its path check notices the rename. With a small keep this
  * can delete that file and the records written to it. */
 static void rotated_prune(struct file_sink *f, const char *dir,
                           const char *base)
@@ -585,7 +585,7 @@ static int file_write(struct tl__sink *s, const struct tl__record *r)
 }
 
 /* fsyncs the files written since the last pass: after every batch, or
- * once fsync_ms milliseconds have passed, as the configuration says. */
+ * once fsync_ms milliseconds have passed, as the configuration sets. */
 static int file_flush(struct tl__sink *s)
 {
     struct file_sink *f = (struct file_sink *)s;

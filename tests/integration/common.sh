@@ -127,6 +127,22 @@ sys.exit(1 if missing or doubled else 0)
 PY
 }
 
+# rotate_while_running PID FILE: every 0.5 s while PID runs, runs the real
+# logrotate on $tmp/logrotate.conf when FILE is not empty, at most five
+# times. Sets rotations to the number of runs.
+rotate_while_running() {
+    rotations=0
+    while kill -0 "$1" 2>/dev/null && [ "$rotations" -lt 5 ]; do
+        sleep 0.5
+        if [ -s "$2" ]; then
+            logrotate -f -s "$tmp/logrotate.state" "$tmp/logrotate.conf" \
+                2>>"$tmp/logrotate.err" ||
+                fail "logrotate failed: $(cat "$tmp/logrotate.err")"
+            rotations=$((rotations + 1))
+        fi
+    done
+}
+
 # finish: exits 1 after printing the count of failed checks and the output
 # of tenantlogd, or prints one line saying that every check passed.
 finish() {

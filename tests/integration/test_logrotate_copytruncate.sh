@@ -28,16 +28,7 @@ chmod 0644 "$tmp/logrotate.conf"
 "$TL_BIN/tenantlog" emit --config "$tmp/tl.yaml" --tenant ct \
     --count "$count" --rate 20000 2>"$tmp/emit.err" &
 emit_pid=$!
-rotations=0
-while kill -0 "$emit_pid" 2>/dev/null && [ "$rotations" -lt 5 ]; do
-    sleep 0.5
-    if [ -s "$tmp/log/ct/app.log" ]; then
-        logrotate -f -s "$tmp/logrotate.state" "$tmp/logrotate.conf" \
-            2>>"$tmp/logrotate.err" ||
-            fail "logrotate failed: $(cat "$tmp/logrotate.err")"
-        rotations=$((rotations + 1))
-    fi
-done
+rotate_while_running "$emit_pid" "$tmp/log/ct/app.log"
 wait "$emit_pid" || fail "emit failed: $(cat "$tmp/emit.err")"
 [ "$rotations" -ge 3 ] || fail "only $rotations rotations during emit"
 

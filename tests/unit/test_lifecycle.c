@@ -431,7 +431,7 @@ static void fork_many_while_logging(void **state)
 #ifdef __SANITIZE_THREAD__
     /* ThreadSanitizer does not support starting threads in the child of a
      * multi-threaded process ("dup thread with used id"), which is what
-     * this test does; the ASan and plain builds run it. */
+     * this test does. The ASan and plain builds run it. */
     skip();
 #endif
     assert_int_equal(tl_logger_open(config_a, &lg), 0);
