@@ -8,7 +8,8 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # Debian packages the build, the tests and the main job need.
 DEB_PACKAGES := gcc make cmake pkg-config clang-format \
 	libyaml-dev libsqlite3-dev libssl-dev libjansson-dev libuv1-dev \
-	libcmocka-dev sqlite3 python3 bsdutils logrotate
+	libcmocka-dev libzstd-dev zlib1g-dev zstd gzip sqlite3 python3 \
+	bsdutils logrotate
 
 .PHONY: all deps build run test test-asan test-tsan format-check clean
 

@@ -145,6 +145,30 @@ TL_API int tl_log(struct tl_logger *lg, enum tl_level level,
  * or was short. */
 TL_API int tl_log_emergency(enum tl_level level, const char *msg);
 
+/*
+ * Installs a handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT. On
+ * such a signal it writes an emergency record naming the signal (as
+ * tl_log_emergency does). Then it waits up to drain_ms milliseconds for
+ * the writer thread to write the records still queued, polling two
+ * atomic counters every millisecond with no lock and no allocation. It
+ * does not wait when the signal arrived on the writer thread. When
+ * records are left, it writes a second record with their number. Then it
+ * restores the disposition from before the first call and lets the
+ * signal end the process as it would have without the handler. A fault
+ * repeats when the handler returns, so a previous handler receives its
+ * siginfo, and any other signal is raised again. Each signal is handled
+ * once.
+ *
+ * The calling thread gets an alternate signal stack (sigaltstack) unless
+ * it has one, so that a stack overflow on it is reported too. Other
+ * threads need their own, for example by calling this function as well.
+ * A later call only sets the new drain_ms and the caller's stack.
+ * Thread-safe, not async-signal-safe, does not block. Returns 0,
+ * TL_EINVAL for a negative drain_ms, -ENOMEM, or a negated errno when
+ * sigaction(2) or sigaltstack(2) fails.
+ */
+TL_API int tl_fatal_signals_install(int drain_ms);
+
 /* Asks the writer thread to reopen every file sink at once, as after an
  * external rotation. Returns 0 or TL_ECLOSED. Does not block. */
 TL_API int tl_reopen(struct tl_logger *lg);
@@ -214,8 +238,15 @@ struct tl_stats {
     uint64_t queue_high_water; /* deepest the queue has been */
     uint64_t audit_committed;  /* audit events durable in the store */
     uint64_t audit_failed;     /* audit events the store rejected */
-    uint64_t rotations;        /* files the file sinks rotated by size */
+    uint64_t rotations;        /* files the file sinks rotated */
+    uint64_t truncations;      /* open files found truncated */
     uint64_t fsyncs;           /* fsync(2) calls of the fsync policy */
+    uint64_t spooled;          /* records kept in a file sink's spool */
+    uint64_t spool_written;    /* spooled records later written */
+    uint64_t spool_fallback;   /* spooled records sent to stderr */
+    uint64_t spool_depth;      /* records in the spools now */
+    uint64_t compressed;       /* rotated files compressed */
+    uint64_t pruned;           /* rotated files deleted by retention */
 };
 
 /* Copies the counters into *out. Always succeeds, even when closed. */
@@ -224,6 +255,20 @@ TL_API void tl_stats(struct tl_stats *out);
 /* Copies up to max (errno, count) pairs of sink write errors into errnos
  * and counts; returns how many distinct errnos were seen. */
 TL_API size_t tl_stats_errnos(int *errnos, uint64_t *counts, size_t max);
+
+/* One (sink, operation, errno) failure count. op is one of "open",
+ * "write", "fsync", "rename", "mkdir", "unlink", "read", "lock",
+ * "compress". */
+struct tl_sink_error {
+    char sink[64];
+    const char *op;
+    int err;
+    uint64_t count;
+};
+
+/* Copies up to max failure counts per sink, operation and errno into
+ * out; returns how many distinct ones were seen. */
+TL_API size_t tl_sink_errors(struct tl_sink_error *out, size_t max);
 
 enum tl_outcome {
     TL_OUTCOME_SUCCESS = 1,

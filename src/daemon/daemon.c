@@ -14,14 +14,33 @@
 
 #define DLOG_FLUSH_MS 10000 /* how often suppressed counts are reported */
 #define STOP_GRACE_MS 2000  /* wait for the last acks to go out at stop */
+/* How often an idle loop wakes, so that time rotation, fsync intervals
+ * and spool retries happen on time without traffic. */
+#define TEND_MS 100
+
+static void on_busy(uv_idle_t *h)
+{
+    (void)h; /* its presence alone keeps the loop from sleeping */
+}
+
+static void on_tend(uv_timer_t *t)
+{
+    (void)t; /* waking the loop runs on_check */
+}
 
 static void on_check(uv_check_t *h)
 {
     struct tl__daemon *d = h->data;
 
-    /* The files' fsync policy runs once per loop iteration. */
+    /* The files' fsync policy, rotation by time, spool retries and a
+     * step of compression run once per loop iteration. */
     tl__sinks_flush(&d->sinks);
     tl__audit_batch_commit(d);
+    if (tl__sinks_pending(&d->sinks)) {
+        uv_idle_start(&d->busy, on_busy);
+    } else {
+        uv_idle_stop(&d->busy);
+    }
 }
 
 static void on_dlog_timer(uv_timer_t *t)
@@ -88,6 +107,12 @@ static int loop_handles_start(struct tl__daemon *d)
     uv_unref((uv_handle_t *)&d->dlog_timer);
     uv_timer_init(d->loop, &d->stop_timer);
     d->stop_timer.data = d;
+    uv_idle_init(d->loop, &d->busy);
+    uv_timer_init(d->loop, &d->tend_timer);
+    if (rc == 0) {
+        rc = uv_timer_start(&d->tend_timer, on_tend, TEND_MS, TEND_MS);
+    }
+    uv_unref((uv_handle_t *)&d->tend_timer);
     return rc;
 }
 
@@ -198,6 +223,8 @@ void tl__daemon_stop(struct tl__daemon *d)
     uv_unref((uv_handle_t *)&d->sigint);
     uv_unref((uv_handle_t *)&d->sighup);
     uv_check_stop(&d->commit);
+    uv_idle_stop(&d->busy);
+    uv_timer_stop(&d->tend_timer);
     uv_timer_start(&d->stop_timer, on_stop_timer, STOP_GRACE_MS, 0);
     uv_unref((uv_handle_t *)&d->stop_timer);
 }
@@ -246,6 +273,8 @@ int tl__daemon_finish(struct tl__daemon *d)
         handle_close((uv_handle_t *)&d->commit);
         handle_close((uv_handle_t *)&d->dlog_timer);
         handle_close((uv_handle_t *)&d->stop_timer);
+        handle_close((uv_handle_t *)&d->tend_timer);
+        handle_close((uv_handle_t *)&d->busy);
     }
     /* Runs the close callbacks of every handle closed so far. */
     uv_run(d->loop, UV_RUN_DEFAULT);

@@ -119,8 +119,10 @@ struct tl__daemon {
     uv_check_t commit;
     uv_timer_t dlog_timer;
     uv_timer_t stop_timer;
-    bool handles_started; /* the signal, check and timer handles */
-    bool started;         /* tl__daemon_start succeeded */
+    uv_timer_t tend_timer; /* wakes the loop so idle sinks do their work */
+    uv_idle_t busy;        /* running while a sink has work pending */
+    bool handles_started;  /* the signal, check and timer handles */
+    bool started;          /* tl__daemon_start succeeded */
     bool stopping;
 
     struct tl__audit_pending *batch;

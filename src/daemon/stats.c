@@ -30,6 +30,38 @@ static void label_escape(struct tl__buf *b, const char *v)
     }
 }
 
+/* Writes errno err's name (or number) to b. */
+static void errno_label(struct tl__buf *b, int err)
+{
+    const char *name = strerrorname_np(err);
+
+    if (name != NULL) {
+        tl__buf_adds(b, name);
+    } else {
+        tl__buf_printf(b, "%d", err);
+    }
+}
+
+/* One counter per sink, operation and errno. */
+static void sink_errors(const struct tl__sink_stats *s, counter_fn fn,
+                        void *user, struct tl__buf *key)
+{
+    struct tl_sink_error errs[TL__SINK_ERR_SLOTS];
+    size_t i, n;
+
+    n = tl__sink_stats_errors((struct tl__sink_stats *)s, errs,
+                              TL__SINK_ERR_SLOTS);
+    for (i = 0; i < n && i < TL__SINK_ERR_SLOTS; i++) {
+        tl__buf_reset(key);
+        tl__buf_adds(key, "sink_errors{sink=\"");
+        label_escape(key, errs[i].sink);
+        tl__buf_printf(key, "\",op=\"%s\",errno=\"", errs[i].op);
+        errno_label(key, errs[i].err);
+        tl__buf_adds(key, "\"}");
+        fn(user, tl__buf_cstr(key), errs[i].count);
+    }
+}
+
 static void sink_counters(const struct tl__daemon *d, counter_fn fn, void *user,
                           struct tl__buf *key)
 {
@@ -44,19 +76,24 @@ static void sink_counters(const struct tl__daemon *d, counter_fn fn, void *user,
     fn(user, "sink_rotations", atomic_load(&s->rotations));
     fn(user, "sink_fsyncs", atomic_load(&s->fsyncs));
     fn(user, "sink_open_fds", atomic_load(&s->open_fds));
+    fn(user, "sink_spooled", atomic_load(&s->spooled));
+    fn(user, "sink_spool_written", atomic_load(&s->spool_written));
+    fn(user, "sink_spool_fallback", atomic_load(&s->spool_fallback));
+    fn(user, "sink_spool_depth", atomic_load(&s->spool_depth));
+    fn(user, "sink_compressed", atomic_load(&s->compressed));
+    fn(user, "sink_pruned", atomic_load(&s->pruned));
+    fn(user, "sink_truncations", atomic_load(&s->truncations));
+    sink_errors(s, fn, user, key);
     for (i = 0; i < TL__ERRNO_SLOTS; i++) {
         int err = atomic_load(&s->errno_keys[i]);
-        const char *name = err ? strerrorname_np(err) : NULL;
 
         if (err == 0) {
             continue;
         }
         tl__buf_reset(key);
-        if (name != NULL) {
-            tl__buf_printf(key, "sink_errno{errno=\"%s\"}", name);
-        } else {
-            tl__buf_printf(key, "sink_errno{errno=\"%d\"}", err);
-        }
+        tl__buf_adds(key, "sink_errno{errno=\"");
+        errno_label(key, err);
+        tl__buf_adds(key, "\"}");
         fn(user, tl__buf_cstr(key), atomic_load(&s->errno_counts[i]));
     }
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,18 @@
 #define KEEP_MAX 10000
 #define DEFAULT_KEEP 10
 #define FSYNC_MS_MAX 3600000
+#define TOTAL_BYTES_MIN ROTATE_BYTES_MIN
+#define TOTAL_BYTES_MAX 1125899906842624ULL /* 1 PiB */
+#define SPOOL_BYTES_MIN 65536ULL            /* 64 KiB */
+#define SPOOL_BYTES_MAX 1073741824ULL       /* 1 GiB */
+#define DEFAULT_SPOOL_BYTES 4194304ULL      /* 4 MiB */
+#define DEFAULT_COMPRESS TL__COMPRESS_ZSTD
+#define DEFAULT_FALLBACK TL__FALLBACK_STDERR
+#define MAX_AGE_MAX_DAYS 36500       /* about 100 years */
 #define FILE_MAX_BYTES (1024 * 1024) /* largest file tl__config_load reads */
 #define SHOWN_MAX 64 /* bytes of a value quoted in an error message */
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
     const char *name;
@@ -315,6 +326,124 @@ static int get_int(struct parse *p, yaml_node_t *node, const char *key,
     return 0;
 }
 
+/* A suffix of a size or a duration, and how many bytes or seconds one of
+ * it is. */
+struct unit {
+    const char *suffix;
+    unsigned long long factor;
+};
+
+/* Both spellings (K and KiB) are powers of 1024. */
+static const struct unit size_units[] = {
+    {"", 1},
+    {"K", 1ULL << 10},
+    {"KiB", 1ULL << 10},
+    {"M", 1ULL << 20},
+    {"MiB", 1ULL << 20},
+    {"G", 1ULL << 30},
+    {"GiB", 1ULL << 30},
+};
+
+static const struct unit age_units[] = {
+    {"s", 1},
+    {"m", 60},
+    {"h", 3600},
+    {"d", 86400},
+};
+
+/*
+ * Splits the plain scalar v into a decimal number without leading zeros
+ * and a suffix from units. Returns false for any other form. A number
+ * too large for unsigned long long is stored as ULLONG_MAX, so that the
+ * caller's range check rejects it.
+ */
+static bool split_number(const yaml_node_t *node, const char *v,
+                         const struct unit *units, size_t n_units,
+                         unsigned long long *num, size_t *unit)
+{
+    size_t digits = strspn(v, "0123456789");
+    size_t i;
+    int saved;
+
+    if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || digits == 0 ||
+        (v[0] == '0' && digits > 1)) {
+        return false;
+    }
+    for (i = 0; i < n_units; i++) {
+        if (strcmp(v + digits, units[i].suffix) == 0) {
+            break;
+        }
+    }
+    if (i == n_units) {
+        return false;
+    }
+    errno = 0;
+    *num = strtoull(v, NULL, 10);
+    saved = errno;
+    if (saved == ERANGE) {
+        *num = ULLONG_MAX;
+    }
+    *unit = i;
+    return true;
+}
+
+/* Writes n as the largest of G, M or K that divides it, or in bytes. */
+static const char *size_text(char *buf, size_t len, unsigned long long n)
+{
+    if (n != 0 && n % (1ULL << 30) == 0) {
+        snprintf(buf, len, "%lluG", n >> 30);
+    } else if (n != 0 && n % (1ULL << 20) == 0) {
+        snprintf(buf, len, "%lluM", n >> 20);
+    } else if (n != 0 && n % (1ULL << 10) == 0) {
+        snprintf(buf, len, "%lluK", n >> 10);
+    } else {
+        snprintf(buf, len, "%llu", n);
+    }
+    return buf;
+}
+
+/*
+ * Reads a size in bytes: a decimal number, optionally followed by K, M
+ * or G (or KiB, MiB, GiB), from min to max. With zero_ok, a size of 0
+ * (meaning no limit) is also accepted.
+ */
+static int get_size(struct parse *p, yaml_node_t *node, const char *key,
+                    unsigned long long min, unsigned long long max,
+                    bool zero_ok, unsigned long long *out)
+{
+    const char *v = NULL;
+    unsigned long long n = 0;
+    unsigned long long factor;
+    char lo[32];
+    char hi[32];
+    size_t unit = 0;
+    int rc;
+
+    rc = get_text(p, node, key, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!split_number(node, v, size_units, N_OF(size_units), &n, &unit)) {
+        return fail(p, node,
+                    "invalid %s \"%s\"; use a whole number of bytes, "
+                    "optionally followed by K, M or G (powers of 1024, "
+                    "also written KiB, MiB, GiB), such as 64M, without "
+                    "quotes",
+                    key, show(p, node));
+    }
+    factor = size_units[unit].factor;
+    if ((n == 0 && zero_ok) || (n <= max / factor && n * factor >= min)) {
+        *out = n * factor;
+        return 0;
+    }
+    return fail(p, node,
+                "%s %s is out of range; use %sa value from %llu to %llu "
+                "bytes (%s to %s)",
+                key, show(p, node), zero_ok ? "0 for no limit, or " : "", min,
+                max, size_text(lo, sizeof(lo), min),
+                size_text(hi, sizeof(hi), max));
+}
+
 static int get_level(struct parse *p, yaml_node_t *node, enum tl_level *out)
 {
     const char *v = NULL;
@@ -477,8 +606,6 @@ static yaml_node_t *list_item(struct parse *p, yaml_node_t *list, size_t i)
     return yaml_document_get_node(p->doc, list->data.sequence.items.start[i]);
 }
 
-#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
-
 /* Sinks */
 
 enum {
@@ -492,6 +619,14 @@ enum {
     SINK_MAX_BYTES,
     SINK_KEEP,
     SINK_FSYNC,
+    SINK_ROTATE,
+    SINK_ROTATE_AT,
+    SINK_ROTATE_ZONE,
+    SINK_MAX_AGE,
+    SINK_MAX_TOTAL_BYTES,
+    SINK_COMPRESS,
+    SINK_FALLBACK,
+    SINK_SPOOL_BYTES,
     SINK_KEYS
 };
 
@@ -514,6 +649,27 @@ static const struct choice colours[] = {
     {"auto", TL__COLOUR_AUTO},
     {"always", TL__COLOUR_ALWAYS},
     {"never", TL__COLOUR_NEVER},
+};
+
+static const struct choice rotate_periods[] = {
+    {"hourly", TL__ROTATE_HOURLY},
+    {"daily", TL__ROTATE_DAILY},
+};
+
+static const struct choice rotate_zones[] = {
+    {"local", false},
+    {"utc", true},
+};
+
+static const struct choice compressions[] = {
+    {"zstd", TL__COMPRESS_ZSTD},
+    {"gzip", TL__COMPRESS_GZIP},
+    {"none", TL__COMPRESS_NONE},
+};
+
+static const struct choice fallbacks[] = {
+    {"stderr", TL__FALLBACK_STDERR},
+    {"spool", TL__FALLBACK_SPOOL},
 };
 
 static bool is_sink_name(const char *v)
@@ -685,12 +841,13 @@ static int set_sink_path(struct parse *p, yaml_node_t *value, void *obj)
 static int set_sink_max_bytes(struct parse *p, yaml_node_t *value, void *obj)
 {
     struct tl__sink_conf *sink = obj;
-    long long n = 0;
+    unsigned long long n = 0;
     int rc;
 
-    rc = get_int(p, value, "max_bytes", ROTATE_BYTES_MIN, ROTATE_BYTES_MAX, &n);
+    rc = get_size(p, value, "max_bytes", ROTATE_BYTES_MIN, ROTATE_BYTES_MAX,
+                  false, &n);
     if (rc == 0) {
-        sink->max_bytes = (uint64_t)n;
+        sink->max_bytes = n;
     }
     return rc;
 }
@@ -733,6 +890,165 @@ static int set_sink_fsync(struct parse *p, yaml_node_t *value, void *obj)
     return rc;
 }
 
+static int set_sink_rotate(struct parse *p, yaml_node_t *value, void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    int every = 0;
+    int rc;
+
+    rc = get_choice(p, value, "rotate", rotate_periods, N_OF(rotate_periods),
+                    &every);
+    if (rc == 0) {
+        sink->rotate = (enum tl__rotate_every)every;
+    }
+    return rc;
+}
+
+/* Parses "HH:MM" on a 24-hour clock into minutes after midnight. Returns
+ * false for any other text. */
+static bool parse_clock_time(const char *v, int *out)
+{
+    int hours;
+    int minutes;
+
+    if (strlen(v) != 5 || strspn(v, "0123456789") != 2 || v[2] != ':' ||
+        strspn(v + 3, "0123456789") != 2) {
+        return false;
+    }
+    hours = (v[0] - '0') * 10 + (v[1] - '0');
+    minutes = (v[3] - '0') * 10 + (v[4] - '0');
+    if (hours > 23 || minutes > 59) {
+        return false;
+    }
+    *out = hours * 60 + minutes;
+    return true;
+}
+
+static int set_sink_rotate_at(struct parse *p, yaml_node_t *value, void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    const char *v = NULL;
+    int rc;
+
+    rc = get_text(p, value, "rotate_at", &v);
+    if (rc == 0 && !parse_clock_time(v, &sink->rotate_at_min)) {
+        rc = fail(p, value,
+                  "invalid rotate_at \"%s\"; use HH:MM on a 24-hour "
+                  "clock, from 00:00 to 23:59, such as \"02:30\"",
+                  show(p, value));
+    }
+    return rc;
+}
+
+static int set_sink_rotate_zone(struct parse *p, yaml_node_t *value, void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    int utc = 0;
+    int rc;
+
+    rc = get_choice(p, value, "rotate_zone", rotate_zones, N_OF(rotate_zones),
+                    &utc);
+    if (rc == 0) {
+        sink->rotate_utc = utc;
+    }
+    return rc;
+}
+
+/* Stores max_age, a whole number with the unit s, m, h or d, in seconds.
+ * A bare 0 means no limit. */
+static int set_sink_max_age(struct parse *p, yaml_node_t *value, void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    const char *v = NULL;
+    unsigned long long n = 0;
+    unsigned long long factor;
+    size_t unit = 0;
+    int rc;
+
+    rc = get_text(p, value, "max_age", &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (value->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+        strcmp(v, "0") == 0) {
+        sink->max_age_s = 0;
+        return 0;
+    }
+    if (!split_number(value, v, age_units, N_OF(age_units), &n, &unit)) {
+        return fail(p, value,
+                    "invalid max_age \"%s\"; use a whole number with "
+                    "the unit s, m, h or d, such as 7d, without quotes, "
+                    "or 0 for no limit",
+                    show(p, value));
+    }
+    factor = age_units[unit].factor;
+    if (n > MAX_AGE_MAX_DAYS * 86400ULL / factor) {
+        return fail(p, value,
+                    "max_age %s is out of range; use at most %dd, or 0 "
+                    "for no limit",
+                    show(p, value), MAX_AGE_MAX_DAYS);
+    }
+    sink->max_age_s = (int64_t)(n * factor);
+    return 0;
+}
+
+static int set_sink_max_total_bytes(struct parse *p, yaml_node_t *value,
+                                    void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    unsigned long long n = 0;
+    int rc;
+
+    rc = get_size(p, value, "max_total_bytes", TOTAL_BYTES_MIN, TOTAL_BYTES_MAX,
+                  true, &n);
+    if (rc == 0) {
+        sink->max_total_bytes = n;
+    }
+    return rc;
+}
+
+static int set_sink_compress(struct parse *p, yaml_node_t *value, void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    int method = 0;
+    int rc;
+
+    rc = get_choice(p, value, "compress", compressions, N_OF(compressions),
+                    &method);
+    if (rc == 0) {
+        sink->compress = (enum tl__compress)method;
+    }
+    return rc;
+}
+
+static int set_sink_fallback(struct parse *p, yaml_node_t *value, void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    int fallback = 0;
+    int rc;
+
+    rc =
+        get_choice(p, value, "fallback", fallbacks, N_OF(fallbacks), &fallback);
+    if (rc == 0) {
+        sink->fallback = (enum tl__fallback)fallback;
+    }
+    return rc;
+}
+
+static int set_sink_spool_bytes(struct parse *p, yaml_node_t *value, void *obj)
+{
+    struct tl__sink_conf *sink = obj;
+    unsigned long long n = 0;
+    int rc;
+
+    rc = get_size(p, value, "spool_bytes", SPOOL_BYTES_MIN, SPOOL_BYTES_MAX,
+                  false, &n);
+    if (rc == 0) {
+        sink->spool_bytes = n;
+    }
+    return rc;
+}
+
 static const struct key sink_keys[SINK_KEYS] = {
     [SINK_NAME] = {"name", set_sink_name},
     [SINK_TYPE] = {"type", set_sink_type},
@@ -744,14 +1060,27 @@ static const struct key sink_keys[SINK_KEYS] = {
     [SINK_MAX_BYTES] = {"max_bytes", set_sink_max_bytes},
     [SINK_KEEP] = {"keep", set_sink_keep},
     [SINK_FSYNC] = {"fsync", set_sink_fsync},
+    [SINK_ROTATE] = {"rotate", set_sink_rotate},
+    [SINK_ROTATE_AT] = {"rotate_at", set_sink_rotate_at},
+    [SINK_ROTATE_ZONE] = {"rotate_zone", set_sink_rotate_zone},
+    [SINK_MAX_AGE] = {"max_age", set_sink_max_age},
+    [SINK_MAX_TOTAL_BYTES] = {"max_total_bytes", set_sink_max_total_bytes},
+    [SINK_COMPRESS] = {"compress", set_sink_compress},
+    [SINK_FALLBACK] = {"fallback", set_sink_fallback},
+    [SINK_SPOOL_BYTES] = {"spool_bytes", set_sink_spool_bytes},
 };
 
 /* Rejects on a console sink the keys that only file sinks take. */
 static int check_file_only(struct parse *p, struct tl__sink_conf *sink,
                            const struct entry *seen)
 {
-    static const int file_only[] = {SINK_BASE, SINK_PATH, SINK_MAX_BYTES,
-                                    SINK_KEEP, SINK_FSYNC};
+    static const int file_only[] = {SINK_BASE,       SINK_PATH,
+                                    SINK_MAX_BYTES,  SINK_KEEP,
+                                    SINK_FSYNC,      SINK_ROTATE,
+                                    SINK_ROTATE_AT,  SINK_ROTATE_ZONE,
+                                    SINK_MAX_AGE,    SINK_MAX_TOTAL_BYTES,
+                                    SINK_COMPRESS,   SINK_FALLBACK,
+                                    SINK_SPOOL_BYTES};
     size_t i;
 
     for (i = 0; i < N_OF(file_only); i++) {
@@ -777,6 +1106,43 @@ static int check_console_sink(struct parse *p, struct tl__sink_conf *sink,
     }
     if (seen[SINK_FORMAT].key == NULL) {
         sink->format = TL__FORMAT_TEXT;
+    }
+    return 0;
+}
+
+/* Rejects the keys of a file sink that depend on a setting it lacks. */
+static int check_file_depends(struct parse *p, struct tl__sink_conf *sink,
+                              const struct entry *seen)
+{
+    const yaml_node_t *at = seen[SINK_ROTATE_AT].key;
+
+    if (at != NULL && sink->rotate == TL__ROTATE_HOURLY) {
+        return fail(p, at,
+                    "rotate_at applies only to rotate: daily, but file "
+                    "sink \"%s\" rotates hourly, at minute 0; remove "
+                    "rotate_at or set rotate: daily",
+                    sink->name);
+    }
+    if (at != NULL && sink->rotate == TL__ROTATE_NONE) {
+        return fail(p, at,
+                    "rotate_at needs rotate: daily, which file sink \"%s\" "
+                    "lacks; add rotate: daily or remove rotate_at",
+                    sink->name);
+    }
+    if (seen[SINK_ROTATE_ZONE].key != NULL && sink->rotate == TL__ROTATE_NONE) {
+        return fail(p, seen[SINK_ROTATE_ZONE].key,
+                    "rotate_zone needs rotate, which file sink \"%s\" "
+                    "lacks; add rotate: hourly or rotate: daily, or remove "
+                    "rotate_zone",
+                    sink->name);
+    }
+    if (seen[SINK_SPOOL_BYTES].key != NULL &&
+        sink->fallback != TL__FALLBACK_SPOOL) {
+        return fail(p, seen[SINK_SPOOL_BYTES].key,
+                    "spool_bytes applies only to fallback: spool, which "
+                    "file sink \"%s\" lacks; add fallback: spool or remove "
+                    "spool_bytes",
+                    sink->name);
     }
     return 0;
 }
@@ -807,7 +1173,17 @@ static int check_file_sink(struct parse *p, yaml_node_t *node,
     if (seen[SINK_FORMAT].key == NULL) {
         sink->format = TL__FORMAT_JSON;
     }
-    return 0;
+    return check_file_depends(p, sink, seen);
+}
+
+/* Sets the defaults of the file keys that are not zero. A console sink
+ * gets them too, and ignores them. */
+static void set_file_defaults(struct tl__sink_conf *sink)
+{
+    sink->keep = DEFAULT_KEEP;
+    sink->compress = DEFAULT_COMPRESS;
+    sink->fallback = DEFAULT_FALLBACK;
+    sink->spool_bytes = DEFAULT_SPOOL_BYTES;
 }
 
 static int parse_sink(struct parse *p, yaml_node_t *node,
@@ -818,7 +1194,7 @@ static int parse_sink(struct parse *p, yaml_node_t *node,
 
     sink->level = TL_INFO;
     sink->colour = TL__COLOUR_AUTO;
-    sink->keep = DEFAULT_KEEP;
+    set_file_defaults(sink);
     rc = walk_mapping(p, node, "a sink", sink_keys, SINK_KEYS, sink, seen);
     if (rc != 0) {
         return rc;
@@ -917,7 +1293,7 @@ static int add_default_sinks(struct parse *p)
         sink->level = default_sinks[i].level;
         sink->format = default_sinks[i].format;
         sink->colour = TL__COLOUR_AUTO;
-        sink->keep = DEFAULT_KEEP;
+        set_file_defaults(sink);
         if (copy_default(default_sinks[i].name, &sink->name) != 0 ||
             copy_default(default_sinks[i].base, &sink->base) != 0 ||
             copy_default(default_sinks[i].path, &sink->path) != 0) {

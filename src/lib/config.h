@@ -14,6 +14,17 @@
 enum tl__sink_type { TL__SINK_CONSOLE = 1, TL__SINK_FILE };
 enum tl__colour { TL__COLOUR_AUTO = 0, TL__COLOUR_ALWAYS, TL__COLOUR_NEVER };
 enum { TL__FSYNC_NEVER = 0, TL__FSYNC_BATCH = -1 };
+enum tl__rotate_every {
+    TL__ROTATE_NONE = 0,
+    TL__ROTATE_HOURLY,
+    TL__ROTATE_DAILY
+};
+enum tl__compress {
+    TL__COMPRESS_NONE = 0,
+    TL__COMPRESS_ZSTD,
+    TL__COMPRESS_GZIP
+};
+enum tl__fallback { TL__FALLBACK_STDERR = 0, TL__FALLBACK_SPOOL };
 
 struct tl__sink_conf {
     char *name;
@@ -28,6 +39,16 @@ struct tl__sink_conf {
     unsigned keep;          /* file: rotated files kept (default 10) */
     int fsync_ms; /* file: TL__FSYNC_NEVER (default), TL__FSYNC_BATCH, or
                      milliseconds between fsyncs of written files */
+    enum tl__rotate_every rotate; /* file: time rotation; none by default */
+    int rotate_at_min;            /* file, daily: minutes after midnight */
+    bool rotate_utc;              /* file: boundaries in UTC, else local */
+    int64_t max_age_s;            /* file: delete rotated files older than
+                                     this many seconds; 0 = no limit */
+    uint64_t max_total_bytes;     /* file: rotated files together stay
+                                     under this; 0 = no limit */
+    enum tl__compress compress;   /* file: rotated files; zstd default */
+    enum tl__fallback fallback;   /* file: where failed records go */
+    uint64_t spool_bytes;         /* file, spool: memory bound */
 };
 
 struct tl__syslog_conf {

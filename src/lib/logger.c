@@ -377,14 +377,33 @@ static void note_depth(struct tl_logger *lg)
     }
 }
 
+/* The thread id of the writer thread, 0 while none runs. The
+ * fatal-signal handler reads it, so it is an atomic pid_t rather than a
+ * pthread_t. */
+static _Atomic pid_t writer_tid;
+
+uint64_t tl__logger_backlog(void)
+{
+    uint64_t dequeued = atomic_load(&counters.dequeued);
+    uint64_t enqueued = atomic_load(&counters.enqueued);
+
+    return enqueued > dequeued ? enqueued - dequeued : 0;
+}
+
+bool tl__logger_on_writer(void)
+{
+    return gettid() == atomic_load(&writer_tid);
+}
+
 static void *writer_main(void *arg)
 {
     struct tl_logger *lg = arg;
     struct tl__item items[BATCH_MAX];
-    int n;
+    int n, wait_ms = WAKE_MS;
 
+    atomic_store(&writer_tid, gettid());
     for (;;) {
-        n = tl__queue_pop(&lg->queue, items, BATCH_MAX, WAKE_MS);
+        n = tl__queue_pop(&lg->queue, items, BATCH_MAX, wait_ms);
         if (atomic_exchange(&lg->reopen, false)) {
             pthread_mutex_lock(&lg->batch_mu);
             tl__sinks_reopen(&lg->sinks);
@@ -402,6 +421,9 @@ static void *writer_main(void *arg)
         }
         /* Also when idle (n == 0), so an fsync interval ends on time. */
         tl__sinks_flush(&lg->sinks);
+        /* A sink with work left (compression, a spool) gets its next step
+         * after the next batch, or at once when the queue is empty. */
+        wait_ms = tl__sinks_pending(&lg->sinks) ? 0 : WAKE_MS;
         pthread_mutex_unlock(&lg->batch_mu);
     }
     return NULL;
@@ -433,8 +455,15 @@ static int start_writer(struct tl_logger *lg)
     sigset_t all, old;
     int result;
 
-    /* The writer takes no signals: they belong to the application. */
+    /* The writer takes no signals: they belong to the application. The
+     * exceptions are the faults, which the kernel delivers to the thread
+     * that caused them in any case: a blocked fault kills the process at
+     * once, whereas unblocked it reaches the fatal-signal handler. */
     sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGILL);
+    sigdelset(&all, SIGFPE);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     result = -pthread_create(&lg->writer, NULL, writer_main, lg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -524,6 +553,7 @@ static void fork_child(void)
     /* NOTE: the parent's SQLite handle is leaked, not closed: closing it
      * in the child could disturb the parent's locks on the database. */
     lg->audit = NULL;
+    atomic_store(&writer_tid, 0);
     atomic_store(&lg->producers, 0);
     atomic_store(&lg->writer_missing, true);
 }
@@ -640,6 +670,7 @@ static void stop(struct tl_logger *lg, int timeout_ms)
     if (!atomic_exchange(&lg->writer_missing, false)) {
         pthread_join(lg->writer, NULL);
     }
+    atomic_store(&writer_tid, 0);
     tl__sinks_close(&lg->sinks);
     if (lg->audit != NULL) {
         tl__audit_store_close(lg->audit);
@@ -696,6 +727,18 @@ void tl_stats(struct tl_stats *out)
     out->audit_committed = atomic_load(&counters.audit_committed);
     out->audit_failed = atomic_load(&counters.audit_failed);
     out->rotations = atomic_load(&counters.sinks.rotations);
+    out->spooled = atomic_load(&counters.sinks.spooled);
+    out->spool_written = atomic_load(&counters.sinks.spool_written);
+    out->spool_fallback = atomic_load(&counters.sinks.spool_fallback);
+    out->spool_depth = atomic_load(&counters.sinks.spool_depth);
+    out->compressed = atomic_load(&counters.sinks.compressed);
+    out->pruned = atomic_load(&counters.sinks.pruned);
+    out->truncations = atomic_load(&counters.sinks.truncations);
+}
+
+size_t tl_sink_errors(struct tl_sink_error *out, size_t max)
+{
+    return tl__sink_stats_errors(&counters.sinks, out, max);
 }
 
 size_t tl_stats_errnos(int *errnos, uint64_t *counts, size_t max)

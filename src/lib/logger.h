@@ -3,6 +3,9 @@
 #ifndef TL_LIB_LOGGER_H
 #define TL_LIB_LOGGER_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "audit_store.h"
 #include "record.h"
 
@@ -15,5 +18,13 @@ int tl__log_src(struct tl_logger *lg, const struct tl__record_src *src);
  * returns once it is durable, with rec->seq set. Blocks. Returns what
  * tl_audit returns. */
 int tl__audit_rec_submit(struct tl_logger *lg, struct tl__audit_rec *rec);
+
+/* Returns how many records are queued and not yet written. It reads two
+ * atomic counters and nothing else, so it is async-signal-safe. A record
+ * being pushed at that moment may be missing from the count. */
+uint64_t tl__logger_backlog(void);
+
+/* Returns true on the writer thread. Async-signal-safe. */
+bool tl__logger_on_writer(void);
 
 #endif

@@ -5,6 +5,7 @@
 #define TL_LIB_SINK_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../common/buf.h"
@@ -12,33 +13,76 @@
 #include "record.h"
 
 #define TL__ERRNO_SLOTS 16
+#define TL__SINK_NAMES_MAX 16
+#define TL__SINK_ERR_SLOTS 64
+
+/* What a sink was doing when a system call failed. */
+enum tl__sink_op {
+    TL__OP_OPEN = 1,
+    TL__OP_WRITE,
+    TL__OP_FSYNC,
+    TL__OP_RENAME,
+    TL__OP_MKDIR,
+    TL__OP_UNLINK,
+    TL__OP_READ,
+    TL__OP_LOCK,
+    TL__OP_LIST,
+    TL__OP_COMPRESS,
+};
+
+const char *tl__sink_op_name(enum tl__sink_op op);
 
 /* Counters the owning thread updates and any thread may read. */
 struct tl__sink_stats {
     _Atomic uint64_t written;      /* records written by every routed sink */
     _Atomic uint64_t write_failed; /* records that a routed sink failed */
-    _Atomic uint64_t write_errors; /* failed writes, all sinks */
+    _Atomic uint64_t write_errors; /* failed system calls, all sinks */
     _Atomic uint64_t fallback;     /* records sent to stderr instead */
     _Atomic uint64_t tenant_invalid;
     _Atomic uint64_t reopens;
     _Atomic uint64_t fsyncs;
     _Atomic uint64_t open_fds;
-    _Atomic uint64_t rotations; /* files renamed for size */
+    _Atomic uint64_t rotations;   /* files renamed for size or time */
+    _Atomic uint64_t truncations; /* files found shorter: copytruncate */
+    _Atomic uint64_t spooled;     /* records a file sink kept in memory */
+    _Atomic uint64_t spool_written;
+    _Atomic uint64_t spool_fallback;
+    _Atomic uint64_t spool_depth;
+    _Atomic uint64_t compressed;
+    _Atomic uint64_t pruned;
     _Atomic int errno_keys[TL__ERRNO_SLOTS];
     _Atomic uint64_t errno_counts[TL__ERRNO_SLOTS];
+    /* Sink names, appended once each and never changed: a reader takes
+     * n_names with acquire order and reads names below it. */
+    char names[TL__SINK_NAMES_MAX][64];
+    _Atomic int n_names;
+    /* Failures per sink, operation and errno: key is
+     * (name index + 1) << 40 | op << 32 | errno, 0 when free. */
+    _Atomic uint64_t err_keys[TL__SINK_ERR_SLOTS];
+    _Atomic uint64_t err_counts[TL__SINK_ERR_SLOTS];
 };
 
 struct tl__sink;
 
+/* A write that a sink kept in its spool, to write when it recovers. */
+#define TL__SINK_SPOOLED 1
+
 struct tl__sink_ops {
-    /* Writes one record with one write(2). Returns 0 or a negated errno;
-     * the caller counts and reports the failure. */
+    /* Writes one record with one write(2). Returns 0, TL__SINK_SPOOLED,
+     * or a negated errno when the caller must send the record to the
+     * fallback. The sink counts and reports failed system calls itself
+     * with tl__sink_fail(). */
     int (*write)(struct tl__sink *s, const struct tl__record *r);
     /* Closes every descriptor so the next write reopens by path. */
     void (*reopen)(struct tl__sink *s);
-    /* Applies the sink's fsync policy after a batch; NULL when the sink
-     * has none. Returns 0 or a negated errno. */
-    int (*flush)(struct tl__sink *s);
+    /* Applies the sink's fsync policy after a batch, and does a step of
+     * deferred work; NULL when the sink has none. Reports its own
+     * failures. */
+    void (*flush)(struct tl__sink *s);
+    /* Returns true while the sink has work left for later calls of
+     * flush (files to compress, a spool to write); NULL when it never
+     * has. */
+    bool (*pending)(const struct tl__sink *s);
     /* Closes every descriptor and frees the sink. */
     void (*free)(struct tl__sink *s);
 };
@@ -47,8 +91,9 @@ struct tl__sink {
     const struct tl__sink_ops *ops;
     const struct tl__sink_conf *conf; /* borrowed from the configuration */
     struct tl__sink_stats *stats;     /* shared by the set */
+    struct tl__sinks *set;            /* the set, for its diagnostics */
+    int name_index;                   /* in stats->names, or -1 */
     struct tl__buf line;              /* formatting scratch */
-    const char *failed_path; /* file of the last failed write, or NULL */
 };
 
 struct tl__sinks {
@@ -67,10 +112,10 @@ struct tl__sinks {
 int tl__sinks_open(struct tl__sinks *set, const struct tl__config *cfg,
                    struct tl__sink_stats *stats);
 
-/* Writes r to every sink whose level admits it. A failed write sends the
- * record to stderr (counted as fallback) and is reported through the
- * rate-limited diagnostic. Returns 0 when every routed sink took the
- * record, else the first negated errno. */
+/* Writes r to every sink whose level admits it. A record that a sink
+ * can neither write nor spool goes to stderr (counted as fallback).
+ * Returns 0 when every routed sink took the record, else the first
+ * negated errno. */
 int tl__sinks_write(struct tl__sinks *set, const struct tl__record *r);
 
 void tl__sinks_reopen(struct tl__sinks *set);
@@ -79,10 +124,26 @@ void tl__sinks_reopen(struct tl__sinks *set);
  * and when idle. A failed fsync is counted and reported like a failed
  * write. */
 void tl__sinks_flush(struct tl__sinks *set);
+
+/* Returns true while a sink has work for the next tl__sinks_flush: the
+ * owner then calls it again soon instead of sleeping. */
+bool tl__sinks_pending(const struct tl__sinks *set);
 void tl__sinks_close(struct tl__sinks *set);
 
-/* Counts one failure of errno err in stats. */
-void tl__sink_stats_errno(struct tl__sink_stats *stats, int err);
+/* Counts one failed system call of sink s (errno err, during op on
+ * path, which may be NULL) and reports it through the rate-limited
+ * diagnostic, adding what happened to the record (then, may be NULL). */
+void tl__sink_fail(struct tl__sink *s, enum tl__sink_op op, int err,
+                   const char *path, const char *then);
+
+/* Copies up to max per-sink failure counts of stats into out (see
+ * tl_sink_errors). Returns how many distinct ones were seen. */
+size_t tl__sink_stats_errors(struct tl__sink_stats *stats,
+                             struct tl_sink_error *out, size_t max);
+
+/* Writes len bytes of data to stderr, the path of last resort. Returns
+ * 0 or a negated errno. */
+int tl__stderr_write(const char *data, size_t len);
 
 int tl__sink_console_new(const struct tl__sink_conf *c, struct tl__sink **out);
 int tl__sink_file_new(const struct tl__sink_conf *c, struct tl__sink **out);

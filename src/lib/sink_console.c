@@ -35,7 +35,10 @@ static int console_write(struct tl__sink *s, const struct tl__record *r)
             continue;
         }
         if (n < 0) {
-            return -errno;
+            int err = errno;
+
+            tl__sink_fail(s, TL__OP_WRITE, err, NULL, NULL);
+            return -err;
         }
         p += n;
         left -= (size_t)n;

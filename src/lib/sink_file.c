@@ -1,7 +1,7 @@
 /* The file sink: JSON lines appended to a per-tenant path under a base
  * folder. Descriptors open lazily, O_APPEND | O_CLOEXEC, one per tenant,
- * at most FILES_MAX at once (least recently used closed first). */
-#include <dirent.h>
+ * at most FILES_MAX at once (least recently used closed first). Every
+ * system call goes through tl__sys, so tests can fail any of them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,12 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../common/text.h"
+#include "compress.h"
+#include "file_rotate.h"
+#include "rotate_time.h"
 #include "sink.h"
+#include "spool.h"
+#include "sys.h"
 
 #define FILES_MAX 64
 /* How often the path is compared with the open file: an external rename,
@@ -24,11 +27,18 @@
  * with '_', which no valid tenant id does, so they never collide. */
 #define NO_TENANT_DIR "_system"
 #define QUARANTINE_DIR "_quarantine"
-/* A rotated file is "<path>.YYYYMMDDTHHMMSS.uuuuuuZ", then "-N" when
- * that name was taken. */
-#define STAMP_LEN 23
-#define SUFFIX_DIGITS_MAX 9
-#define SUFFIX_MAX 1000
+/* Retry after a failure: first after BACKOFF_MIN_NS, doubling up to
+ * BACKOFF_MAX_NS while the failure lasts. */
+#define BACKOFF_MIN_NS 10000000LL
+#define BACKOFF_MAX_NS 2000000000LL
+/* A rotated file is compressed once no process has written to it for
+ * this long: another process may append to it until its own path check
+ * notices the rotation. */
+#define QUIET_NS 1000000000LL
+/* Input bytes compressed per flush, so a batch never waits long. */
+#define COMPRESS_STEP 262144
+/* Retention by age runs at least this often. */
+#define RETENTION_EVERY_NS 60000000000LL
 
 struct open_file {
     char key[TL__TENANT_MAX + 1]; /* tenant id or one of the _ names */
@@ -42,6 +52,26 @@ struct open_file {
     int64_t checked_ns; /* CLOCK_MONOTONIC time of the last path check */
     bool dirty;         /* written since its last fsync */
     uint64_t size;      /* bytes in the file: fstat at open plus writes */
+    int64_t boundary_s; /* next time-rotation boundary (CLOCK_REALTIME) */
+    int64_t seen_s;     /* CLOCK_REALTIME of the last look, to notice the
+                           clock stepping back */
+    int fail_err;       /* errno of the failure in progress, or 0 */
+    int64_t retry_ns;   /* CLOCK_MONOTONIC time of the next attempt */
+    int64_t backoff_ns;
+    size_t spooled; /* records of this file in the spool */
+};
+
+/* Rotated files waiting for compression, oldest first. */
+struct cq_item {
+    char *path;
+    size_t active_len; /* path[0..active_len) is the active file */
+};
+
+struct compress_queue {
+    struct cq_item *items;
+    size_t n, cap;
+    struct tl__compress_job *job; /* the one in progress, or NULL */
+    int lock_fd;                  /* flock on the job's source, or -1 */
 };
 
 struct file_sink {
@@ -51,40 +81,87 @@ struct file_sink {
     size_t n_files;
     uint64_t tick;
     struct tl__buf path;
-    int64_t synced_ns; /* CLOCK_MONOTONIC time of the last fsync pass */
+    struct tl__buf record; /* the record being written, formatted */
+    int64_t synced_ns;     /* CLOCK_MONOTONIC time of the last fsync pass */
+    int64_t retained_ns;   /* CLOCK_MONOTONIC time of the last age pass */
+    struct tl__spool spool;
+    struct compress_queue cq;
+    char **scanned; /* keys whose folder was cleaned up at first use */
+    size_t n_scanned;
 };
 
-static void file_close(struct file_sink *f, struct open_file *of)
+static int64_t mono_ns(void)
 {
-    if (of->fd >= 0) {
-        /* With an fsync policy, nothing written leaves unsynced. */
-        if (of->dirty && f->base.conf->fsync_ms != TL__FSYNC_NEVER &&
-            fsync(of->fd) == 0) {
-            atomic_fetch_add(&f->base.stats->fsyncs, 1);
-        }
-        of->dirty = false;
-        close(of->fd);
-        of->fd = -1;
-        atomic_fetch_sub(&f->base.stats->open_fds, 1);
-    }
+    return tl__sys_now_ns(CLOCK_MONOTONIC);
 }
 
-/* Builds base_dir/template with {tenant} replaced by key. The template
- * was checked when the configuration was parsed: relative, no "..". */
-static const char *build_path(struct file_sink *f, const char *key)
+static int64_t real_s(void)
+{
+    return tl__sys_now_ns(CLOCK_REALTIME) / 1000000000;
+}
+
+/* Writes dir/name to out (cap bytes). Returns false when it is too long. */
+static bool join(char *out, size_t cap, const char *dir, const char *name)
+{
+    int len = snprintf(out, cap, "%s/%s", dir, name);
+
+    return len >= 0 && (size_t)len < cap;
+}
+
+/* Builds base_dir/template with {tenant} replaced by key, into b. The
+ * template was checked when the configuration was parsed: relative, no
+ * "..". */
+static const char *path_into(struct file_sink *f, struct tl__buf *b,
+                             const char *key)
 {
     const char *t = f->base.conf->path, *hole;
 
-    tl__buf_reset(&f->path);
-    tl__buf_adds(&f->path, f->base_dir);
-    tl__buf_addc(&f->path, '/');
+    tl__buf_reset(b);
+    tl__buf_adds(b, f->base_dir);
+    tl__buf_addc(b, '/');
     while ((hole = strstr(t, "{tenant}")) != NULL) {
-        tl__buf_add(&f->path, t, (size_t)(hole - t));
-        tl__buf_adds(&f->path, key);
+        tl__buf_add(b, t, (size_t)(hole - t));
+        tl__buf_adds(b, key);
         t = hole + strlen("{tenant}");
     }
-    tl__buf_adds(&f->path, t);
-    return f->path.oom ? NULL : tl__buf_cstr(&f->path);
+    tl__buf_adds(b, t);
+    return b->oom ? NULL : tl__buf_cstr(b);
+}
+
+static const char *build_path(struct file_sink *f, const char *key)
+{
+    return path_into(f, &f->path, key);
+}
+
+/* Counts and reports a failed call on key's file (path rebuilt in a
+ * buffer of its own, so callers may hold f->path). */
+static void report(struct file_sink *f, enum tl__sink_op op, int err,
+                   const char *key, const char *then)
+{
+    struct tl__buf b;
+
+    tl__buf_init(&b);
+    tl__sink_fail(&f->base, op, err, key ? path_into(f, &b, key) : NULL, then);
+    tl__buf_free(&b);
+}
+
+static void file_close(struct file_sink *f, struct open_file *of)
+{
+    if (of->fd < 0) {
+        return;
+    }
+    /* With an fsync policy, nothing written leaves unsynced. */
+    if (of->dirty && f->base.conf->fsync_ms != TL__FSYNC_NEVER) {
+        if (tl__sys->fsync(of->fd) == 0) {
+            atomic_fetch_add(&f->base.stats->fsyncs, 1);
+        } else {
+            report(f, TL__OP_FSYNC, errno, of->key, NULL);
+        }
+    }
+    of->dirty = false;
+    tl__sys->close(of->fd);
+    of->fd = -1;
+    atomic_fetch_sub(&f->base.stats->open_fds, 1);
 }
 
 /* Creates every missing folder above the file at path. */
@@ -95,7 +172,7 @@ static int make_parents(char *path)
 
     for (slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
-        if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+        if (tl__sys->mkdir(path, 0750) != 0 && errno != EEXIST) {
             result = -errno;
         }
         *slash = '/';
@@ -113,8 +190,8 @@ static char last_byte(int fd, off_t *size)
     struct stat st;
     char last = '\n';
 
-    if (fstat(fd, &st) != 0 || st.st_size == 0 ||
-        pread(fd, &last, 1, st.st_size - 1) != 1) {
+    if (tl__sys->fstat(fd, &st) != 0 || st.st_size == 0 ||
+        tl__sys->pread(fd, &last, 1, st.st_size - 1) != 1) {
         last = '\n';
         st.st_size = 0;
     }
@@ -135,7 +212,7 @@ static bool ends_torn(const char *path)
     bool torn = false;
     int fd;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    fd = tl__sys->open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
     if (fd < 0) {
         return false;
     }
@@ -143,7 +220,7 @@ static bool ends_torn(const char *path)
         nanosleep(&pause, NULL);
         torn = last_byte(fd, &after) != '\n' && after == before;
     }
-    close(fd);
+    tl__sys->close(fd);
     return torn;
 }
 
@@ -153,16 +230,25 @@ static bool ends_torn(const char *path)
 static int regular_only(int fd, const char *path, bool *torn)
 {
     struct stat st;
+    int err = 0;
 
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return -ENOTSUP;
+    if (tl__sys->fstat(fd, &st) != 0) {
+        err = errno;
+    } else if (!S_ISREG(st.st_mode)) {
+        err = ENOTSUP;
+    }
+    if (err != 0) {
+        tl__sys->close(fd);
+        return -err;
     }
     *torn = ends_torn(path);
     return fd;
 }
 
-static int open_path(char *path, bool *torn)
+/* Opens the file at path for appending, creating it and its folders.
+ * Returns the descriptor, or a negated errno with *op set to what
+ * failed. */
+static int open_path(char *path, bool *torn, enum tl__sink_op *op)
 {
     /* O_NONBLOCK keeps open(2) of a FIFO without a reader from blocking;
      * it changes nothing for the regular files that are kept. */
@@ -170,42 +256,17 @@ static int open_path(char *path, bool *torn)
                       O_NOCTTY | O_NONBLOCK;
     int fd, result;
 
-    fd = open(path, flags, 0640);
+    *op = TL__OP_OPEN;
+    fd = tl__sys->open(path, flags, 0640);
     if (fd < 0 && errno == ENOENT) {
         result = make_parents(path);
         if (result != 0) {
+            *op = TL__OP_MKDIR;
             return result;
         }
-        fd = open(path, flags, 0640);
+        fd = tl__sys->open(path, flags, 0640);
     }
     return fd >= 0 ? regular_only(fd, path, torn) : -errno;
-}
-
-/* Returns the slot for key, evicting the least recently used one when
- * the table is full. */
-static struct open_file *slot_for(struct file_sink *f, const char *key)
-{
-    struct open_file *lru = NULL;
-    size_t i;
-
-    for (i = 0; i < f->n_files; i++) {
-        if (strcmp(f->files[i].key, key) == 0) {
-            return &f->files[i];
-        }
-        if (lru == NULL || f->files[i].last_use < lru->last_use) {
-            lru = &f->files[i];
-        }
-    }
-    if (f->n_files < FILES_MAX) {
-        lru = &f->files[f->n_files++];
-        lru->fd = -1;
-        lru->torn = false;
-    } else {
-        file_close(f, lru);
-    }
-    strcpy(lru->key, key);
-    lru->torn = false;
-    return lru;
 }
 
 static const char *key_for(const struct tl__record *r)
@@ -216,12 +277,110 @@ static const char *key_for(const struct tl__record *r)
     return r->tenant_invalid != NULL ? QUARANTINE_DIR : NO_TENANT_DIR;
 }
 
-static int64_t monotonic_ns(void)
-{
-    struct timespec ts;
+/* Spool and failure state */
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+/* Sends the spooled records of key to stderr, for good. */
+static void spool_to_stderr(struct file_sink *f, const char *key)
+{
+    struct tl__spooled *e;
+
+    while ((e = tl__spool_first(&f->spool, key)) != NULL) {
+        if (tl__stderr_write(e->data, e->len) == 0) {
+            atomic_fetch_add(&f->base.stats->fallback, 1);
+        }
+        atomic_fetch_add(&f->base.stats->spool_fallback, 1);
+        atomic_fetch_sub(&f->base.stats->spool_depth, 1);
+        tl__spool_remove(&f->spool, e);
+    }
+}
+
+static size_t spool_count(struct file_sink *f, const char *key)
+{
+    const struct tl__spooled *e;
+    size_t n = 0;
+
+    for (e = f->spool.head; e != NULL; e = e->next) {
+        n += strcmp(e->key, key) == 0;
+    }
+    return n;
+}
+
+/* Counts and reports a failure of op on of's file, and puts off the next
+ * attempt: BACKOFF_MIN_NS after the first failure, twice as long after
+ * each further one, at most BACKOFF_MAX_NS. */
+static void file_failed(struct file_sink *f, struct open_file *of,
+                        enum tl__sink_op op, int err)
+{
+    bool spool = f->base.conf->fallback == TL__FALLBACK_SPOOL;
+
+    report(f, op, err, of->key,
+           of->fail_err != 0 ? NULL
+           : spool           ? "records kept in memory until it recovers"
+                             : "records sent to stderr until it recovers");
+    of->fail_err = err < 0 ? -err : err;
+    of->backoff_ns = of->backoff_ns == 0 ? BACKOFF_MIN_NS : of->backoff_ns * 2;
+    if (of->backoff_ns > BACKOFF_MAX_NS) {
+        of->backoff_ns = BACKOFF_MAX_NS;
+    }
+    of->retry_ns = mono_ns() + of->backoff_ns;
+}
+
+static void file_recovered(struct file_sink *f, struct open_file *of)
+{
+    if (of->fail_err != 0) {
+        tl__diag("sink %s: %s works again", f->base.conf->name,
+                 build_path(f, of->key));
+    }
+    of->fail_err = 0;
+    of->backoff_ns = 0;
+}
+
+/* Keeps a record that could not be written in the spool, when the sink
+ * has one with room; else the caller sends it to stderr. */
+static int defer(struct file_sink *f, struct open_file *of, const char *data,
+                 size_t len, int err)
+{
+    if (f->base.conf->fallback == TL__FALLBACK_SPOOL &&
+        tl__spool_push(&f->spool, of->key, data, len) == 0) {
+        of->spooled++;
+        atomic_fetch_add(&f->base.stats->spooled, 1);
+        atomic_fetch_add(&f->base.stats->spool_depth, 1);
+        return TL__SINK_SPOOLED;
+    }
+    return err < 0 ? err : -err;
+}
+
+/* Returns the slot for key, evicting the least recently used one when
+ * the table is full; a slot with spooled records goes last. */
+static struct open_file *slot_for(struct file_sink *f, const char *key)
+{
+    struct open_file *lru = NULL, *of;
+    size_t i;
+
+    for (i = 0; i < f->n_files; i++) {
+        of = &f->files[i];
+        if (strcmp(of->key, key) == 0) {
+            return of;
+        }
+        if (lru == NULL || (lru->spooled > 0 && of->spooled == 0) ||
+            ((lru->spooled > 0) == (of->spooled > 0) &&
+             of->last_use < lru->last_use)) {
+            lru = of;
+        }
+    }
+    if (f->n_files < FILES_MAX) {
+        lru = &f->files[f->n_files++];
+        lru->fd = -1;
+    } else {
+        file_close(f, lru);
+        spool_to_stderr(f, lru->key);
+    }
+    memset(lru, 0, sizeof(*lru));
+    lru->fd = -1;
+    strcpy(lru->key, key);
+    lru->spooled =
+        f->base.conf->fallback == TL__FALLBACK_SPOOL ? spool_count(f, key) : 0;
+    return lru;
 }
 
 /* Returns true when, at most every CHECK_INTERVAL_NS, the path no longer
@@ -229,7 +388,7 @@ static int64_t monotonic_ns(void)
  * folder was deleted. The caller then reopens by path. */
 static bool path_moved(struct file_sink *f, struct open_file *of)
 {
-    int64_t now = monotonic_ns();
+    int64_t now = mono_ns();
     const char *path;
     struct stat st;
 
@@ -241,231 +400,381 @@ static bool path_moved(struct file_sink *f, struct open_file *of)
     if (path == NULL) {
         return false;
     }
-    return stat(path, &st) != 0 || st.st_dev != of->dev || st.st_ino != of->ino;
+    if (tl__sys->stat(path, &st) != 0 || st.st_dev != of->dev ||
+        st.st_ino != of->ino) {
+        return true;
+    }
+    /* Smaller than the bytes it had plus those written since: truncated
+     * (logrotate's copytruncate). O_APPEND already writes at the new
+     * end; the size for max_bytes starts again from there. */
+    if ((uint64_t)st.st_size < of->size) {
+        of->torn = false;
+        atomic_fetch_add(&f->base.stats->truncations, 1);
+    }
+    /* Other processes' writes count toward max_bytes too. */
+    of->size = (uint64_t)st.st_size;
+    return false;
 }
 
-static void remember_identity(struct open_file *of, int fd)
+static int64_t next_boundary(const struct tl__sink_conf *c, int64_t t)
 {
+    return tl__rotate_next(c->rotate, c->rotate_at_min, c->rotate_utc, t);
+}
+
+static void remember_identity(struct file_sink *f, struct open_file *of, int fd)
+{
+    const struct tl__sink_conf *c = f->base.conf;
+    int64_t now = real_s(), since = now;
     struct stat st;
 
     of->size = 0;
-    if (fstat(fd, &st) == 0) {
+    if (tl__sys->fstat(fd, &st) == 0) {
         of->dev = st.st_dev;
         of->ino = st.st_ino;
         of->size = (uint64_t)st.st_size;
-    }
-    of->checked_ns = monotonic_ns();
-}
-
-static int file_fd(struct file_sink *f, const struct tl__record *r)
-{
-    struct open_file *of = slot_for(f, key_for(r));
-    const char *path;
-    int fd;
-
-    of->last_use = ++f->tick;
-    if (of->fd >= 0 && !path_moved(f, of)) {
-        return of->fd;
-    }
-    if (of->fd >= 0) {
-        file_close(f, of);
-        atomic_fetch_add(&f->base.stats->reopens, 1);
-    }
-    path = build_path(f, of->key);
-    if (path == NULL) {
-        return -ENOMEM;
-    }
-    fd = open_path(f->path.data, &of->torn);
-    if (fd >= 0) {
-        of->fd = fd;
-        remember_identity(of, fd);
-        atomic_fetch_add(&f->base.stats->open_fds, 1);
-    }
-    return fd;
-}
-
-/* Notes the path of r's file for the failure report, and returns err. */
-static int write_failed(struct file_sink *f, const struct tl__record *r,
-                        int err)
-{
-    f->base.failed_path = build_path(f, key_for(r));
-    return err;
-}
-
-/* Rotation by size */
-
-struct rotated {
-    char *name;
-    const char *stamp; /* inside name */
-    long index;        /* N of a "-N" suffix, or 1 without one */
-};
-
-/* Returns true when s starts with a stamp YYYYMMDDTHHMMSS.uuuuuuZ. */
-static bool is_stamp(const char *s)
-{
-    static const char shape[] = "DDDDDDDDTDDDDDD.DDDDDDZ";
-    size_t i;
-
-    for (i = 0; i < STAMP_LEN; i++) {
-        bool digit = s[i] >= '0' && s[i] <= '9';
-
-        if (shape[i] == 'D' ? !digit : s[i] != shape[i]) {
-            return false;
+        /* A file last written in an earlier period rotates at once. */
+        if (of->size > 0 && st.st_mtime < now) {
+            since = st.st_mtime;
         }
+    }
+    of->checked_ns = mono_ns();
+    of->seen_s = now;
+    if (c->rotate != TL__ROTATE_NONE) {
+        of->boundary_s = next_boundary(c, since);
+    }
+}
+
+/* Returns true when of's file has passed its time-rotation boundary. An
+ * empty file is not rotated: its boundary moves on. When the clock has
+ * stepped back, the boundary is recomputed from the new time. */
+static bool time_due(struct file_sink *f, struct open_file *of)
+{
+    const struct tl__sink_conf *c = f->base.conf;
+    int64_t now;
+
+    if (c->rotate == TL__ROTATE_NONE || of->fd < 0) {
+        return false;
+    }
+    now = real_s();
+    if (now < of->seen_s) {
+        of->boundary_s = next_boundary(c, now);
+    }
+    of->seen_s = now;
+    if (now < of->boundary_s) {
+        return false;
+    }
+    if (of->size == 0) {
+        of->boundary_s = next_boundary(c, now);
+        return false;
     }
     return true;
 }
 
-/* Returns the index of name as a rotated file of base ("-N" gives N, no
- * suffix gives 1), or -1 when name is any other file. */
-static long rotated_index(const char *name, const char *base)
-{
-    size_t n = strlen(base), digits;
-    const char *rest;
+/* Retention */
 
-    if (strncmp(name, base, n) != 0 || name[n] != '.') {
-        return -1;
+/* Splits path into its folder (written to dir, cap bytes) and returns
+ * its last component. */
+static const char *split_path(const char *path, char *dir, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash != NULL ? (size_t)(slash - path) : 0;
+
+    if (len == 0 || len >= cap) {
+        snprintf(dir, cap, "/");
+    } else {
+        memcpy(dir, path, len);
+        dir[len] = '\0';
     }
-    rest = name + n + 1;
-    if (strnlen(rest, STAMP_LEN) < STAMP_LEN || !is_stamp(rest)) {
-        return -1;
-    }
-    rest += STAMP_LEN;
-    if (*rest == '\0') {
-        return 1;
-    }
-    digits = strspn(rest + 1, "0123456789");
-    if (*rest != '-' || digits == 0 || digits > SUFFIX_DIGITS_MAX ||
-        rest[1 + digits] != '\0') {
-        return -1;
-    }
-    return strtol(rest + 1, NULL, 10);
+    return slash != NULL ? slash + 1 : path;
 }
 
-/* Oldest first: by stamp, then by index. */
-static int rotated_cmp(const void *a, const void *b)
+/* Returns true when dir/name is the source of the compression running. */
+static bool is_compressing(struct file_sink *f, const char *dir,
+                           const char *name)
 {
-    const struct rotated *x = a, *y = b;
-    int c = strncmp(x->stamp, y->stamp, STAMP_LEN);
+    const char *src, *base;
+    char sdir[PATH_MAX];
+    size_t len;
 
-    if (c != 0) {
-        return c;
+    if (f->cq.job == NULL) {
+        return false;
     }
-    return (x->index > y->index) - (x->index < y->index);
+    src = tl__compress_path(f->cq.job);
+    base = split_path(src, sdir, sizeof(sdir));
+    len = strlen(base);
+    return strncmp(base, name, len) == 0 &&
+           (name[len] == '\0' || name[len] == '.') && strcmp(sdir, dir) == 0;
 }
 
-static void rotated_free(struct rotated *list, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        free(list[i].name);
-    }
-    free(list);
-}
-
-/* Appends name to *list, which contains *n of *cap entries. */
-static int rotated_add(struct rotated **list, size_t *n, size_t *cap,
-                       const char *name, size_t base_len, long index)
-{
-    struct rotated *grown;
-
-    if (*n == *cap) {
-        grown = realloc(*list, (*cap ? *cap * 2 : 16) * sizeof(**list));
-        if (grown == NULL) {
-            return -ENOMEM;
-        }
-        *list = grown;
-        *cap = *cap ? *cap * 2 : 16;
-    }
-    (*list)[*n].name = strdup(name);
-    if ((*list)[*n].name == NULL) {
-        return -ENOMEM;
-    }
-    (*list)[*n].stamp = (*list)[*n].name + base_len + 1;
-    (*list)[*n].index = index;
-    (*n)++;
-    return 0;
-}
-
-/* Lists the rotated files of base in the folder d, into *out and *n. */
-static int rotated_list(DIR *d, const char *base, struct rotated **out,
-                        size_t *n)
-{
-    struct dirent *e;
-    size_t cap = 0;
-    long index;
-    int rc = 0;
-
-    *out = NULL;
-    *n = 0;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        index = rotated_index(e->d_name, base);
-        if (index >= 0) {
-            rc = rotated_add(out, n, &cap, e->d_name, strlen(base), index);
-        }
-    }
-    return rc;
-}
-
-/* Deletes the oldest rotated files of base in folder dir, keeping the
- * newest keep. No other file is touched. */
+/* Deletes the rotated files of path that its retention no longer
+ * keeps. No other file is touched. */
 /* NOTE: another process may still append to a rotated file for up to
  * 10 ms, until its path check notices the rename. With a small keep this
  * can delete that file and the records written to it. */
-static void rotated_prune(struct file_sink *f, const char *dir,
-                          const char *base)
+static void prune(struct file_sink *f, const char *path)
 {
-    size_t keep = f->base.conf->keep, n = 0, i;
-    struct rotated *list = NULL;
-    DIR *d = opendir(dir);
+    char dir[PATH_MAX], victim[PATH_MAX];
+    const char *base = split_path(path, dir, sizeof(dir));
+    struct tl__rotated *list = NULL;
+    size_t n = 0, i;
     int rc;
 
-    if (d == NULL) {
-        tl__sink_stats_errno(f->base.stats, errno);
+    rc = tl__rotated_list(dir, base, &list, &n);
+    if (rc != 0) {
+        tl__sink_fail(&f->base, TL__OP_LIST, rc, dir, NULL);
         return;
     }
-    rc = rotated_list(d, base, &list, &n);
-    if (rc != 0) {
-        tl__sink_stats_errno(f->base.stats, -rc);
-    } else if (keep > 0 && n > keep) {
-        qsort(list, n, sizeof(*list), rotated_cmp);
-        for (i = 0; i < n - keep; i++) {
-            if (unlinkat(dirfd(d), list[i].name, 0) != 0 && errno != ENOENT) {
-                tl__sink_stats_errno(f->base.stats, errno);
+    tl__retention_plan(list, n, f->base.conf, real_s());
+    for (i = 0; i < n; i++) {
+        if (!list[i].doomed || is_compressing(f, dir, list[i].name)) {
+            continue;
+        }
+        if (!join(victim, sizeof(victim), dir, list[i].name)) {
+            continue;
+        }
+        if (tl__sys->unlink(victim) == 0) {
+            atomic_fetch_add(&f->base.stats->pruned, 1);
+        } else if (errno != ENOENT) {
+            tl__sink_fail(&f->base, TL__OP_UNLINK, errno, victim, NULL);
+        }
+    }
+    tl__rotated_free(list, n);
+}
+
+/* Compression of rotated files, a step per flush */
+
+/* Queues the rotated file at path, whose active file's path is the
+ * first active_len bytes of path. */
+static void cq_push(struct file_sink *f, const char *path, size_t active_len)
+{
+    struct compress_queue *q = &f->cq;
+    struct cq_item *grown;
+    char *copy;
+    size_t i;
+
+    if (f->base.conf->compress == TL__COMPRESS_NONE) {
+        return;
+    }
+    for (i = 0; i < q->n; i++) {
+        if (strcmp(q->items[i].path, path) == 0) {
+            return;
+        }
+    }
+    if (q->n == q->cap) {
+        grown = realloc(q->items, (q->cap ? q->cap * 2 : 8) * sizeof(*grown));
+        if (grown == NULL) {
+            return; /* compressed at the next start instead */
+        }
+        q->items = grown;
+        q->cap = q->cap ? q->cap * 2 : 8;
+    }
+    copy = strdup(path);
+    if (copy != NULL) {
+        q->items[q->n].path = copy;
+        q->items[q->n++].active_len = active_len;
+    }
+}
+
+static void cq_pop(struct compress_queue *q)
+{
+    free(q->items[0].path);
+    memmove(q->items, q->items + 1, (q->n - 1) * sizeof(*q->items));
+    q->n--;
+}
+
+static void cq_end_job(struct file_sink *f)
+{
+    if (f->cq.job != NULL) {
+        tl__compress_free(f->cq.job);
+        f->cq.job = NULL;
+    }
+    if (f->cq.lock_fd >= 0) {
+        tl__sys->close(f->cq.lock_fd); /* releases the flock */
+        f->cq.lock_fd = -1;
+    }
+}
+
+/* Locks the rotated file at path against other processes compressing it
+ * too, into *out. Returns 1 when locked, 0 when another holds it or it is
+ * gone, or a negated errno. */
+static int lock_rotated(const char *path, int *out)
+{
+    int fd = tl__sys->open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0), err;
+
+    if (fd < 0) {
+        return errno == ENOENT ? 0 : -errno;
+    }
+    if (tl__sys->flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        err = errno;
+        tl__sys->close(fd);
+        return err == EWOULDBLOCK ? 0 : -err;
+    }
+    *out = fd;
+    return 1;
+}
+
+/* Starts compressing the oldest queued file once it has been quiet for
+ * QUIET_NS. Returns true when a job runs. */
+static bool cq_start(struct file_sink *f)
+{
+    struct compress_queue *q = &f->cq;
+    struct stat st;
+    int rc;
+
+    while (q->job == NULL && q->n > 0) {
+        const char *path = q->items[0].path;
+
+        if (tl__sys->lstat(path, &st) != 0) {
+            cq_pop(q); /* deleted by retention or by another process */
+            continue;
+        }
+        if (tl__sys_now_ns(CLOCK_REALTIME) -
+                ((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) <
+            QUIET_NS) {
+            return false;
+        }
+        rc = lock_rotated(path, &q->lock_fd);
+        if (rc == 1) {
+            rc = tl__compress_begin(path, f->base.conf->compress, &q->job);
+            if (rc != 0) {
+                q->job = NULL;
+                cq_end_job(f);
             }
         }
+        if (rc < 0) {
+            tl__sink_fail(&f->base, TL__OP_COMPRESS, rc, path,
+                          "the file stays uncompressed");
+        }
+        if (q->job == NULL) {
+            cq_pop(q);
+        }
     }
-    rotated_free(list, n);
-    closedir(d);
+    return q->job != NULL;
 }
 
-/* Renames path to path.STAMP, or path.STAMP-N when that name exists. */
-static int rename_aside(const char *path)
+/* Compresses a step of the oldest queued file; once done, applies the
+ * retention by bytes again, since sizes changed. */
+static void cq_step(struct file_sink *f)
 {
-    char stamp[64], to[PATH_MAX];
-    struct timespec ts;
-    struct stat st;
-    struct tm tm;
-    int i, len;
+    struct compress_queue *q = &f->cq;
+    char active[PATH_MAX];
+    int rc;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02d.%06ldZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000));
-    for (i = 1; i <= SUFFIX_MAX; i++) {
-        len = i == 1 ? snprintf(to, sizeof(to), "%s.%s", path, stamp)
-                     : snprintf(to, sizeof(to), "%s.%s-%d", path, stamp, i);
-        if (len < 0 || (size_t)len >= sizeof(to)) {
-            return -ENAMETOOLONG;
-        }
-        if (lstat(to, &st) != 0 && errno == ENOENT) {
-            return rename(path, to) == 0 ? 0 : -errno;
+    if (q->job == NULL && !cq_start(f)) {
+        return;
+    }
+    rc = tl__compress_step(q->job, COMPRESS_STEP);
+    if (rc == 1) {
+        return;
+    }
+    if (rc == 0) {
+        atomic_fetch_add(&f->base.stats->compressed, 1);
+    } else {
+        tl__sink_fail(&f->base, TL__OP_COMPRESS, rc, q->items[0].path,
+                      "the file stays uncompressed");
+    }
+    cq_end_job(f);
+    snprintf(active, sizeof(active), "%.*s", (int)q->items[0].active_len,
+             q->items[0].path);
+    cq_pop(q);
+    prune(f, active);
+}
+
+/* Leftovers of earlier runs */
+
+/* Returns true the first time it sees key, remembering it. */
+static bool first_use(struct file_sink *f, const char *key)
+{
+    char **grown;
+    size_t i;
+
+    for (i = 0; i < f->n_scanned; i++) {
+        if (strcmp(f->scanned[i], key) == 0) {
+            return false;
         }
     }
-    return -EEXIST;
+    grown = realloc(f->scanned, (f->n_scanned + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        return false;
+    }
+    f->scanned = grown;
+    f->scanned[f->n_scanned] = strdup(key);
+    if (f->scanned[f->n_scanned] == NULL) {
+        return false;
+    }
+    f->n_scanned++;
+    return true;
 }
+
+static void unlink_quietly(struct file_sink *f, const char *path)
+{
+    if (tl__sys->unlink(path) != 0 && errno != ENOENT) {
+        tl__sink_fail(&f->base, TL__OP_UNLINK, errno, path, NULL);
+    }
+}
+
+/* Handles one rotated file (list[first..end), its forms) left by an
+ * earlier run: removes a compression temporary that no process works
+ * on, an original whose compressed form is complete, and queues an
+ * uncompressed one. */
+static void scan_group(struct file_sink *f, const char *dir, size_t act_len,
+                       const struct tl__rotated *list, size_t first, size_t end)
+{
+    const struct tl__rotated *orig = NULL, *done = NULL, *tmp = NULL;
+    char path[PATH_MAX], other[PATH_MAX];
+    int lock = -1;
+    size_t i;
+
+    for (i = first; i < end; i++) {
+        const struct tl__rotated *r = &list[i];
+
+        *(r->tmp ? &tmp : r->comp != TL__COMPRESS_NONE ? &done : &orig) = r;
+    }
+    if ((orig != NULL && !join(path, sizeof(path), dir, orig->name)) ||
+        (tmp != NULL && !join(other, sizeof(other), dir, tmp->name))) {
+        return;
+    }
+    if (tmp != NULL && (orig == NULL || lock_rotated(path, &lock) == 1)) {
+        unlink_quietly(f, other);
+        if (lock >= 0) {
+            tl__sys->close(lock); /* releases the flock */
+        }
+    } else if (tmp != NULL) {
+        return; /* another process compresses it now */
+    }
+    if (orig != NULL && done != NULL) {
+        unlink_quietly(f, path);
+    } else if (orig != NULL) {
+        cq_push(f, path, act_len);
+    }
+}
+
+/* At the first use of a file in this process, finishes what an earlier
+ * run left in its folder, then applies the retention. */
+static void scan_once(struct file_sink *f, const char *key, const char *path)
+{
+    char dir[PATH_MAX];
+    const char *base = split_path(path, dir, sizeof(dir));
+    struct tl__rotated *list = NULL;
+    size_t n = 0, first, end;
+
+    if (!first_use(f, key)) {
+        return;
+    }
+    if (tl__rotated_list(dir, base, &list, &n) == 0) {
+        for (first = 0; first < n; first = end) {
+            end = first + 1;
+            while (end < n && tl__rotated_same(&list[first], &list[end])) {
+                end++;
+            }
+            scan_group(f, dir, strlen(path), list, first, end);
+        }
+        tl__rotated_free(list, n);
+    }
+    prune(f, path);
+}
+
+/* Rotation */
 
 /* Opens "<path>.lock" and takes an exclusive flock(2) on it. */
 static int lock_path(const char *path, int *out)
@@ -477,14 +786,14 @@ static int lock_path(const char *path, int *out)
     if (len < 0 || (size_t)len >= sizeof(name)) {
         return -ENAMETOOLONG;
     }
-    fd = open(name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+    fd = tl__sys->open(name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (fd < 0) {
         return -errno;
     }
-    while (flock(fd, LOCK_EX) != 0) {
+    while (tl__sys->flock(fd, LOCK_EX) != 0) {
         if (errno != EINTR) {
             err = errno;
-            close(fd);
+            tl__sys->close(fd);
             return -err;
         }
     }
@@ -493,73 +802,126 @@ static int lock_path(const char *path, int *out)
 }
 
 /* Renames the file at path aside when it is still the one of has open,
- * then prunes. Returns 0 when the caller should reopen by path. */
-static int rotate_locked(struct file_sink *f, struct open_file *of, char *path)
+ * then applies the retention. Returns 0 when the caller should reopen
+ * by path. */
+static int rotate_locked(struct file_sink *f, struct open_file *of,
+                         const char *path)
 {
-    char *slash = strrchr(path, '/');
+    char to[PATH_MAX];
     struct stat st;
     int rc;
 
-    if (stat(path, &st) != 0 || st.st_dev != of->dev || st.st_ino != of->ino) {
+    if (tl__sys->stat(path, &st) != 0 || st.st_dev != of->dev ||
+        st.st_ino != of->ino) {
         return 0; /* another process rotated it, or it is gone */
     }
-    rc = rename_aside(path);
-    if (rc != 0 || slash == NULL) {
+    rc = tl__rotate_aside(path, tl__sys_now_ns(CLOCK_REALTIME), to, sizeof(to));
+    if (rc != 0) {
         return rc;
     }
     atomic_fetch_add(&f->base.stats->rotations, 1);
-    *slash = '\0';
-    rotated_prune(f, path[0] != '\0' ? path : "/", slash + 1);
+    cq_push(f, to, strlen(path));
+    prune(f, path);
     return 0;
 }
 
-/* Rotates of's file, which reached max_bytes. On failure the file stays
- * open and the sink keeps appending to it, and tries again after another
- * max_bytes. */
+/* Rotates of's file, which reached max_bytes or a time boundary. On
+ * failure the file stays open and the sink keeps appending to it; it
+ * tries again after another max_bytes, or a minute later. */
 static void file_rotate(struct file_sink *f, struct open_file *of)
 {
     const char *built = build_path(f, of->key);
     char *path = built != NULL ? strdup(built) : NULL;
     int lock = -1, rc;
+    enum tl__sink_op op = TL__OP_LOCK;
 
     rc = path != NULL ? lock_path(path, &lock) : -ENOMEM;
     if (rc == 0) {
+        op = TL__OP_RENAME;
         rc = rotate_locked(f, of, path);
-        close(lock); /* releases the flock */
+        tl__sys->close(lock); /* releases the flock */
     }
     if (rc != 0) {
-        tl__sink_stats_errno(f->base.stats, -rc);
+        tl__sink_fail(&f->base, op, rc, path, "kept appending to the file");
         of->size = 0;
+        if (of->boundary_s != 0) {
+            of->boundary_s = real_s() + 60;
+        }
     } else {
         file_close(f, of);
     }
     free(path);
 }
 
-static int file_write(struct tl__sink *s, const struct tl__record *r)
+/* Writing */
+
+/* Opens of's file when it is closed or its path names another file now,
+ * and rotates it first when its time boundary has passed. Returns the
+ * descriptor, or a negated errno, counted and reported. */
+static int file_fd(struct file_sink *f, struct open_file *of)
 {
-    struct file_sink *f = (struct file_sink *)s;
-    int fd = file_fd(f, r);
-    struct open_file *of;
+    enum tl__sink_op op;
+    const char *path;
+    int fd, tries;
+
+    for (tries = 0; tries < 2; tries++) {
+        if (of->fd >= 0 && !path_moved(f, of)) {
+            if (!time_due(f, of)) {
+                return of->fd;
+            }
+            file_rotate(f, of);
+            if (of->fd >= 0) {
+                return of->fd; /* the rotation failed: keep appending */
+            }
+        } else if (of->fd >= 0) {
+            file_close(f, of);
+            atomic_fetch_add(&f->base.stats->reopens, 1);
+        }
+        path = build_path(f, of->key);
+        if (path == NULL) {
+            return -ENOMEM;
+        }
+        fd = open_path(f->path.data, &of->torn, &op);
+        if (fd < 0) {
+            file_failed(f, of, op, fd);
+            return fd;
+        }
+        of->fd = fd;
+        atomic_fetch_add(&f->base.stats->open_fds, 1);
+        remember_identity(f, of, fd);
+        scan_once(f, of->key, build_path(f, of->key));
+    }
+    return of->fd;
+}
+
+/* Writes one formatted record to of's file with one write(2) (more only
+ * after a partial write). Returns 0 or a negated errno, counted and
+ * reported. */
+static int write_line(struct file_sink *f, struct open_file *of,
+                      const char *data, size_t len)
+{
+    struct tl__buf *line = &f->base.line;
+    int fd = file_fd(f, of);
+    size_t left, total;
     const char *p;
-    size_t left;
 
     if (fd < 0) {
-        return write_failed(f, r, fd);
+        return fd;
     }
-    of = slot_for(f, key_for(r));
-    tl__buf_reset(&s->line);
+    p = data;
+    total = len;
     if (of->torn) {
-        tl__buf_addc(&s->line, '\n');
+        tl__buf_reset(line);
+        tl__buf_addc(line, '\n');
+        tl__buf_add(line, data, len);
+        if (line->oom) {
+            return -ENOMEM;
+        }
+        p = line->data;
+        total = line->len;
     }
-    tl__format_json(&s->line, r);
-    if (s->line.oom) {
-        return -ENOMEM;
-    }
-    p = s->line.data;
-    left = s->line.len;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
+    for (left = total; left > 0;) {
+        ssize_t n = tl__sys->write(fd, p, left);
 
         if (n < 0 && errno == EINTR) {
             continue;
@@ -567,38 +929,82 @@ static int file_write(struct tl__sink *s, const struct tl__record *r)
         if (n < 0) {
             int err = errno;
 
-            of->torn = left < s->line.len;
+            of->torn = of->torn || left < total;
             /* Reopen by path on the next record: the file may be gone. */
             file_close(f, of);
-            return write_failed(f, r, -err);
+            file_failed(f, of, TL__OP_WRITE, err);
+            return -err;
         }
         p += n;
         left -= (size_t)n;
     }
     of->torn = false;
     of->dirty = true;
-    of->size += s->line.len;
-    if (s->conf->max_bytes > 0 && of->size >= s->conf->max_bytes) {
+    of->size += total;
+    file_recovered(f, of);
+    if (f->base.conf->max_bytes > 0 && of->size >= f->base.conf->max_bytes) {
         file_rotate(f, of);
     }
     return 0;
 }
 
-/* fsyncs the files written since the last pass: after every batch, or
- * once fsync_ms milliseconds have passed, as the configuration sets. */
-static int file_flush(struct tl__sink *s)
+/* Writes of's spooled records, oldest first, until one fails. */
+static int drain(struct file_sink *f, struct open_file *of)
+{
+    struct tl__spooled *e;
+    int rc;
+
+    while (of->spooled > 0 &&
+           (e = tl__spool_first(&f->spool, of->key)) != NULL) {
+        rc = write_line(f, of, e->data, e->len);
+        if (rc != 0) {
+            return rc;
+        }
+        tl__spool_remove(&f->spool, e);
+        of->spooled--;
+        atomic_fetch_add(&f->base.stats->spool_written, 1);
+        atomic_fetch_sub(&f->base.stats->spool_depth, 1);
+    }
+    return 0;
+}
+
+static int file_write(struct tl__sink *s, const struct tl__record *r)
 {
     struct file_sink *f = (struct file_sink *)s;
-    int mode = s->conf->fsync_ms, first = 0;
+    struct open_file *of = slot_for(f, key_for(r));
+    int rc = 0;
+
+    of->last_use = ++f->tick;
+    tl__buf_reset(&f->record);
+    tl__format_json(&f->record, r);
+    if (f->record.oom) {
+        return -ENOMEM;
+    }
+    if (of->fail_err != 0 && mono_ns() < of->retry_ns) {
+        rc = -of->fail_err; /* backing off: no system call */
+    } else if (of->spooled > 0) {
+        rc = drain(f, of);
+    }
+    if (rc == 0) {
+        rc = write_line(f, of, f->record.data, f->record.len);
+    }
+    return rc == 0 ? 0 : defer(f, of, f->record.data, f->record.len, rc);
+}
+
+/* fsyncs the files written since the last pass: after every batch, or
+ * once fsync_ms milliseconds have passed, as the configuration sets. */
+static void sync_files(struct file_sink *f)
+{
+    int mode = f->base.conf->fsync_ms;
     int64_t now;
     size_t i;
 
     if (mode == TL__FSYNC_NEVER) {
-        return 0;
+        return;
     }
-    now = monotonic_ns();
+    now = mono_ns();
     if (mode > 0 && now - f->synced_ns < (int64_t)mode * 1000000) {
-        return 0;
+        return;
     }
     f->synced_ns = now;
     for (i = 0; i < f->n_files; i++) {
@@ -608,14 +1014,55 @@ static int file_flush(struct tl__sink *s)
             continue;
         }
         of->dirty = false;
-        if (fsync(of->fd) == 0) {
-            atomic_fetch_add(&s->stats->fsyncs, 1);
-        } else if (first == 0) {
-            first = -errno;
-            s->failed_path = build_path(f, of->key);
+        if (tl__sys->fsync(of->fd) == 0) {
+            atomic_fetch_add(&f->base.stats->fsyncs, 1);
+        } else {
+            report(f, TL__OP_FSYNC, errno, of->key, NULL);
         }
     }
-    return first;
+}
+
+/* Work between batches: rotations whose time came while idle, spools
+ * whose retry is due, and the retention by age. */
+static void tend_files(struct file_sink *f)
+{
+    int64_t now = mono_ns();
+    bool ages = f->base.conf->max_age_s > 0 &&
+                now - f->retained_ns >= RETENTION_EVERY_NS;
+    size_t i;
+
+    if (ages) {
+        f->retained_ns = now;
+    }
+    for (i = 0; i < f->n_files; i++) {
+        struct open_file *of = &f->files[i];
+
+        if (time_due(f, of)) {
+            file_rotate(f, of);
+        }
+        if (of->spooled > 0 && now >= of->retry_ns) {
+            (void)drain(f, of);
+        }
+        if (ages && build_path(f, of->key) != NULL) {
+            prune(f, f->path.data);
+        }
+    }
+}
+
+static void file_flush(struct tl__sink *s)
+{
+    struct file_sink *f = (struct file_sink *)s;
+
+    sync_files(f);
+    tend_files(f);
+    cq_step(f);
+}
+
+static bool file_pending(const struct tl__sink *s)
+{
+    const struct file_sink *f = (const struct file_sink *)s;
+
+    return f->cq.job != NULL;
 }
 
 static void file_reopen(struct tl__sink *s)
@@ -628,6 +1075,7 @@ static void file_reopen(struct tl__sink *s)
             atomic_fetch_add(&s->stats->reopens, 1);
         }
         file_close(f, &f->files[i]);
+        f->files[i].retry_ns = 0; /* a reopen retries at once */
     }
 }
 
@@ -637,9 +1085,26 @@ static void file_free(struct tl__sink *s)
     size_t i;
 
     for (i = 0; i < f->n_files; i++) {
-        file_close(f, &f->files[i]);
+        struct open_file *of = &f->files[i];
+
+        if (of->spooled > 0) {
+            (void)drain(f, of); /* a last try, whatever the backoff */
+            spool_to_stderr(f, of->key);
+        }
+        file_close(f, of);
     }
+    cq_end_job(f);
+    while (f->cq.n > 0) {
+        cq_pop(&f->cq);
+    }
+    free(f->cq.items);
+    for (i = 0; i < f->n_scanned; i++) {
+        free(f->scanned[i]);
+    }
+    free(f->scanned);
+    tl__spool_free(&f->spool);
     tl__buf_free(&f->path);
+    tl__buf_free(&f->record);
     free(f->base_dir);
     free(f);
 }
@@ -648,6 +1113,7 @@ static const struct tl__sink_ops file_ops = {
     .write = file_write,
     .reopen = file_reopen,
     .flush = file_flush,
+    .pending = file_pending,
     .free = file_free,
 };
 
@@ -690,7 +1156,10 @@ int tl__sink_file_new(const struct tl__sink_conf *conf, struct tl__sink **out)
     }
     f->base.ops = &file_ops;
     f->base.conf = conf;
+    f->cq.lock_fd = -1;
     tl__buf_init(&f->path);
+    tl__buf_init(&f->record);
+    tl__spool_init(&f->spool, conf->spool_bytes);
     *out = &f->base;
     return 0;
 }

@@ -27,12 +27,10 @@ void tl_diag_set(tl_diag_fn fn, void *user)
     pthread_mutex_unlock(&diag_mu);
 }
 
-/* Writes all of buf to fd, retrying partial writes and EINTR. Returns 0
- * or a negated errno. Async-signal-safe. */
-static int write_all(int fd, const char *buf, size_t len)
+int tl__stderr_write(const char *data, size_t len)
 {
     while (len > 0) {
-        ssize_t n = write(fd, buf, len);
+        ssize_t n = write(STDERR_FILENO, data, len);
 
         if (n < 0) {
             if (errno == EINTR) {
@@ -40,7 +38,7 @@ static int write_all(int fd, const char *buf, size_t len)
             }
             return -errno;
         }
-        buf += n;
+        data += n;
         len -= (size_t)n;
     }
     return 0;
@@ -80,18 +78,50 @@ void tl__diag(const char *fmt, ...)
         char line[1100];
         int len = snprintf(line, sizeof(line), "tenantlog: %s\n", msg);
 
-        (void)write_all(STDERR_FILENO, line,
-                        (size_t)len < sizeof(line) ? (size_t)len
-                                                   : sizeof(line) - 1);
+        (void)tl__stderr_write(
+            line, (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1);
     }
     pthread_mutex_unlock(&diag_mu);
 }
 
-void tl__sink_stats_errno(struct tl__sink_stats *stats, int err)
+const char *tl__sink_op_name(enum tl__sink_op op)
+{
+    static const char *const names[] = {
+        [TL__OP_OPEN] = "open",   [TL__OP_WRITE] = "write",
+        [TL__OP_FSYNC] = "fsync", [TL__OP_RENAME] = "rename",
+        [TL__OP_MKDIR] = "mkdir", [TL__OP_UNLINK] = "unlink",
+        [TL__OP_READ] = "read",   [TL__OP_LOCK] = "lock",
+        [TL__OP_LIST] = "list",   [TL__OP_COMPRESS] = "compress",
+    };
+
+    if ((size_t)op < sizeof(names) / sizeof(names[0]) && names[op]) {
+        return names[op];
+    }
+    return "?";
+}
+
+/* Adds one to the slot of key in keys/counts, claiming a free one. */
+static void count_key(_Atomic uint64_t *keys, _Atomic uint64_t *counts,
+                      size_t n, uint64_t key)
+{
+    uint64_t expected;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        expected = 0;
+        if (atomic_load(&keys[i]) == key ||
+            atomic_compare_exchange_strong(&keys[i], &expected, key) ||
+            expected == key) {
+            atomic_fetch_add(&counts[i], 1);
+            return;
+        }
+    }
+}
+
+static void count_errno(struct tl__sink_stats *stats, int err)
 {
     int i, expected;
 
-    atomic_fetch_add(&stats->write_errors, 1);
     for (i = 0; i < TL__ERRNO_SLOTS; i++) {
         expected = 0;
         if (atomic_load(&stats->errno_keys[i]) == err ||
@@ -102,6 +132,50 @@ void tl__sink_stats_errno(struct tl__sink_stats *stats, int err)
             return;
         }
     }
+}
+
+/* Returns the index of name in stats->names, appending it when new, or
+ * -1 when the table is full. Only the owner of the set calls this. */
+static int name_index(struct tl__sink_stats *stats, const char *name)
+{
+    int i, n = atomic_load_explicit(&stats->n_names, memory_order_acquire);
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(stats->names[i], name) == 0) {
+            return i;
+        }
+    }
+    if (n == TL__SINK_NAMES_MAX) {
+        return -1;
+    }
+    snprintf(stats->names[n], sizeof(stats->names[n]), "%s", name);
+    atomic_store_explicit(&stats->n_names, n + 1, memory_order_release);
+    return n;
+}
+
+size_t tl__sink_stats_errors(struct tl__sink_stats *stats,
+                             struct tl_sink_error *out, size_t max)
+{
+    int names = atomic_load_explicit(&stats->n_names, memory_order_acquire);
+    size_t i, n = 0;
+
+    for (i = 0; i < TL__SINK_ERR_SLOTS; i++) {
+        uint64_t key = atomic_load(&stats->err_keys[i]);
+        int name = (int)(key >> 40) - 1;
+
+        if (key == 0 || name < 0 || name >= names) {
+            continue;
+        }
+        if (n < max) {
+            snprintf(out[n].sink, sizeof(out[n].sink), "%s",
+                     stats->names[name]);
+            out[n].op = tl__sink_op_name((enum tl__sink_op)(key >> 32 & 0xff));
+            out[n].err = (int)(key & 0xffffffff);
+            out[n].count = atomic_load(&stats->err_counts[i]);
+        }
+        n++;
+    }
+    return n;
 }
 
 int tl__sinks_open(struct tl__sinks *set, const struct tl__config *cfg,
@@ -127,6 +201,8 @@ int tl__sinks_open(struct tl__sinks *set, const struct tl__config *cfg,
             break;
         }
         s->stats = stats;
+        s->set = set;
+        s->name_index = name_index(stats, c->name);
         tl__buf_init(&s->line);
         set->items[set->n++] = s;
     }
@@ -136,16 +212,16 @@ int tl__sinks_open(struct tl__sinks *set, const struct tl__config *cfg,
     return result;
 }
 
-/* Reports a failed write, at most DIAG_PER_WINDOW times a second, with a
- * count of the suppressed ones when the next window opens. */
-static void report_failure(struct tl__sinks *set, const struct tl__sink *s,
-                           int err, bool is_write)
+/* Returns true when a diagnostic may go out now: at most
+ * DIAG_PER_WINDOW a second, with a count of the suppressed ones when the
+ * next window opens. */
+static bool diag_allowed(struct tl__sinks *set)
 {
     int64_t now = tl__now_ns();
 
     if (now - set->diag_window_ns >= DIAG_WINDOW_NS) {
         if (set->diag_suppressed > 0) {
-            tl__diag("%llu more sink write failures suppressed",
+            tl__diag("%llu more sink failures suppressed",
                      (unsigned long long)set->diag_suppressed);
         }
         set->diag_window_ns = now;
@@ -154,15 +230,33 @@ static void report_failure(struct tl__sinks *set, const struct tl__sink *s,
     }
     if (set->diag_in_window++ >= DIAG_PER_WINDOW) {
         set->diag_suppressed++;
-    } else if (s->failed_path != NULL) {
-        tl__diag("sink %s: %s %s failed: %s%s", s->conf->name,
-                 is_write ? "write to" : "fsync of", s->failed_path,
-                 tl_strerror(err), is_write ? "; record sent to stderr" : "");
-    } else {
-        tl__diag("sink %s: %s failed: %s%s", s->conf->name,
-                 is_write ? "write" : "fsync", tl_strerror(err),
-                 is_write ? "; record sent to stderr" : "");
+        return false;
     }
+    return true;
+}
+
+void tl__sink_fail(struct tl__sink *s, enum tl__sink_op op, int err,
+                   const char *path, const char *then)
+{
+    struct tl__sink_stats *st = s->stats;
+    uint64_t key;
+
+    if (err < 0) {
+        err = -err;
+    }
+    atomic_fetch_add(&st->write_errors, 1);
+    count_errno(st, err);
+    if (s->name_index >= 0) {
+        key = (uint64_t)(s->name_index + 1) << 40 | (uint64_t)op << 32 |
+              (uint32_t)err;
+        count_key(st->err_keys, st->err_counts, TL__SINK_ERR_SLOTS, key);
+    }
+    if (s->set == NULL || !diag_allowed(s->set)) {
+        return;
+    }
+    tl__diag("sink %s: %s%s%s failed: %s%s%s", s->conf->name,
+             tl__sink_op_name(op), path ? " " : "", path ? path : "",
+             tl_strerror(-err), then ? "; " : "", then ? then : "");
 }
 
 /* Writes r to stderr as a JSON line: the path of last resort. */
@@ -171,7 +265,7 @@ static void fallback(struct tl__sinks *set, struct tl__sink *s,
 {
     tl__buf_reset(&s->line);
     tl__format_json(&s->line, r);
-    if (write_all(STDERR_FILENO, s->line.data, s->line.len) == 0) {
+    if (tl__stderr_write(s->line.data, s->line.len) == 0) {
         atomic_fetch_add(&set->stats->fallback, 1);
     }
 }
@@ -191,9 +285,7 @@ int tl__sinks_write(struct tl__sinks *set, const struct tl__record *r)
             continue;
         }
         result = s->ops->write(s, r);
-        if (result != 0) {
-            tl__sink_stats_errno(set->stats, -result);
-            report_failure(set, s, result, true);
+        if (result < 0) {
             fallback(set, s, r);
             if (first == 0) {
                 first = result;
@@ -208,20 +300,39 @@ int tl__sinks_write(struct tl__sinks *set, const struct tl__record *r)
 void tl__sinks_flush(struct tl__sinks *set)
 {
     size_t i;
-    int result;
+
+    /* Reports the count of suppressed failures once their window is
+     * over, even when no failure follows. */
+    if (set->diag_suppressed > 0 &&
+        tl__now_ns() - set->diag_window_ns >= DIAG_WINDOW_NS) {
+        tl__diag("%llu more sink failures suppressed",
+                 (unsigned long long)set->diag_suppressed);
+        set->diag_suppressed = 0;
+        set->diag_window_ns = tl__now_ns();
+        set->diag_in_window = 0;
+    }
 
     for (i = 0; i < set->n; i++) {
         struct tl__sink *s = set->items[i];
 
-        if (s->ops->flush == NULL) {
-            continue;
-        }
-        result = s->ops->flush(s);
-        if (result != 0) {
-            tl__sink_stats_errno(set->stats, -result);
-            report_failure(set, s, result, false);
+        if (s->ops->flush != NULL) {
+            s->ops->flush(s);
         }
     }
+}
+
+bool tl__sinks_pending(const struct tl__sinks *set)
+{
+    size_t i;
+
+    for (i = 0; i < set->n; i++) {
+        const struct tl__sink *s = set->items[i];
+
+        if (s->ops->pending != NULL && s->ops->pending(s)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void tl__sinks_reopen(struct tl__sinks *set)

@@ -109,16 +109,26 @@ cleanup() {
 trap cleanup EXIT
 
 # check_exactly_once FOLDER COUNT: every record "n" from 1 to COUNT is in
-# exactly one line of the files in FOLDER (the current and rotated ones).
+# exactly one line of the files in FOLDER (the current and rotated ones,
+# decompressed when they end in .zst or .gz; lock files are skipped).
 check_exactly_once() {
     python3 - "$1" "$2" <<'PY' || fail "records lost or doubled in $1"
-import collections, json, os, sys
+import collections, gzip, json, os, subprocess, sys
 folder, count = sys.argv[1], int(sys.argv[2])
 seen = collections.Counter()
 for name in os.listdir(folder):
-    with open(os.path.join(folder, name)) as f:
-        for line in f:
-            seen[json.loads(line)["n"]] += 1
+    path = os.path.join(folder, name)
+    if name.endswith(".lock"):
+        continue
+    if name.endswith(".zst"):
+        data = subprocess.run(["zstd", "-dcq", path], check=True,
+                              capture_output=True).stdout
+    elif name.endswith(".gz"):
+        data = gzip.open(path).read()
+    else:
+        data = open(path, "rb").read()
+    for line in data.decode().splitlines():
+        seen[json.loads(line)["n"]] += 1
 missing = [n for n in range(1, count + 1) if seen[n] == 0]
 doubled = [n for n, c in seen.items() if c > 1]
 print(f"{len(os.listdir(folder))} files, {sum(seen.values())} records, "

@@ -65,6 +65,10 @@ static void check_default_sinks(const struct tl__config *cfg)
     assert_int_equal(s[1].format, TL__FORMAT_JSON);
     assert_string_equal(s[1].base, "./var/log");
     assert_string_equal(s[1].path, "{tenant}/app.log");
+    assert_int_equal(s[1].rotate, TL__ROTATE_NONE);
+    assert_int_equal(s[1].compress, TL__COMPRESS_ZSTD);
+    assert_int_equal(s[1].fallback, TL__FALLBACK_STDERR);
+    assert_int_equal(s[1].spool_bytes, 4194304);
 }
 
 static void check_default_scalars(const struct tl__config *cfg)
@@ -339,6 +343,353 @@ static void error_fsync_values(void **state)
                      "batch");
     check_error("sinks:\n  - {name: c, type: console, fsync: batch}\n",
                 NAME ":2:30: fsync applies only to file sinks");
+}
+
+static void time_rotate_values(void **state)
+{
+    struct tl__config *cfg;
+
+    (void)state;
+    cfg = parse_ok(ROTATE_SINK("level: info"));
+    assert_int_equal(cfg->sinks[0].rotate, TL__ROTATE_NONE);
+    assert_int_equal(cfg->sinks[0].rotate_at_min, 0);
+    assert_false(cfg->sinks[0].rotate_utc);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("rotate: hourly, rotate_zone: utc"));
+    assert_int_equal(cfg->sinks[0].rotate, TL__ROTATE_HOURLY);
+    assert_true(cfg->sinks[0].rotate_utc);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("rotate: daily"));
+    assert_int_equal(cfg->sinks[0].rotate, TL__ROTATE_DAILY);
+    assert_int_equal(cfg->sinks[0].rotate_at_min, 0);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("rotate: daily, rotate_at: \"02:30\", "
+                               "rotate_zone: local"));
+    assert_int_equal(cfg->sinks[0].rotate_at_min, 150);
+    assert_false(cfg->sinks[0].rotate_utc);
+    tl__config_free(cfg);
+}
+
+/* YAML 1.1 reads an unquoted 23:59 as a base-60 number, but tenantlog
+ * reads it as a time of day. */
+static void rotate_at_unquoted(void **state)
+{
+    struct tl__config *cfg;
+
+    (void)state;
+    cfg = parse_ok("sinks:\n  - name: f\n    type: file\n    base: x\n"
+                   "    path: y\n    rotate: daily\n    rotate_at: 23:59\n");
+    assert_int_equal(cfg->sinks[0].rotate_at_min, 1439);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("rotate: daily, rotate_at: 00:00"));
+    assert_int_equal(cfg->sinks[0].rotate_at_min, 0);
+    tl__config_free(cfg);
+}
+
+static void max_age_values(void **state)
+{
+    static const struct {
+        const char *yaml;
+        int64_t seconds;
+    } cases[] = {
+        {ROTATE_SINK("level: info"), 0},
+        {ROTATE_SINK("max_age: 0"), 0},
+        {ROTATE_SINK("max_age: 0d"), 0},
+        {ROTATE_SINK("max_age: 30s"), 30},
+        {ROTATE_SINK("max_age: 15m"), 900},
+        {ROTATE_SINK("max_age: 12h"), 43200},
+        {ROTATE_SINK("max_age: 7d"), 604800},
+        {ROTATE_SINK("max_age: 36500d"), 3153600000LL},
+    };
+    struct tl__config *cfg;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cfg = parse_ok(cases[i].yaml);
+        assert_int_equal(cfg->sinks[0].max_age_s, cases[i].seconds);
+        tl__config_free(cfg);
+    }
+}
+
+/* Parses a file sink with key: value and returns what the key stored. */
+static uint64_t parse_size(const char *key, const char *value)
+{
+    struct tl__config *cfg;
+    char yaml[256];
+    uint64_t n = 0;
+
+    snprintf(yaml, sizeof(yaml), ROTATE_SINK("fallback: spool, %s: %s"), key,
+             value);
+    cfg = parse_ok(yaml);
+    if (strcmp(key, "max_bytes") == 0) {
+        n = cfg->sinks[0].max_bytes;
+    } else if (strcmp(key, "max_total_bytes") == 0) {
+        n = cfg->sinks[0].max_total_bytes;
+    } else {
+        n = cfg->sinks[0].spool_bytes;
+    }
+    tl__config_free(cfg);
+    return n;
+}
+
+static void size_values(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_size("max_total_bytes", "0"), 0);
+    assert_int_equal(parse_size("max_total_bytes", "500000000"), 500000000);
+    assert_int_equal(parse_size("max_total_bytes", "500M"), 524288000);
+    assert_int_equal(parse_size("max_total_bytes", "2G"), 2147483648ULL);
+    assert_int_equal(parse_size("max_total_bytes", "64K"), 65536);
+    assert_int_equal(parse_size("max_total_bytes", "64KiB"), 65536);
+    assert_int_equal(parse_size("max_total_bytes", "3MiB"), 3145728);
+    assert_int_equal(parse_size("max_total_bytes", "1048576G"),
+                     1125899906842624ULL);
+    assert_int_equal(parse_size("max_bytes", "4K"), 4096);
+    assert_int_equal(parse_size("max_bytes", "64M"), 67108864);
+    assert_int_equal(parse_size("max_bytes", "1024GiB"), 1099511627776ULL);
+    assert_int_equal(parse_size("spool_bytes", "64K"), 65536);
+    assert_int_equal(parse_size("spool_bytes", "16M"), 16777216);
+    assert_int_equal(parse_size("spool_bytes", "1G"), 1073741824);
+}
+
+static void compress_values(void **state)
+{
+    struct tl__config *cfg;
+
+    (void)state;
+    cfg = parse_ok(ROTATE_SINK("level: info"));
+    assert_int_equal(cfg->sinks[0].compress, TL__COMPRESS_ZSTD);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("compress: zstd"));
+    assert_int_equal(cfg->sinks[0].compress, TL__COMPRESS_ZSTD);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("compress: gzip"));
+    assert_int_equal(cfg->sinks[0].compress, TL__COMPRESS_GZIP);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("compress: none"));
+    assert_int_equal(cfg->sinks[0].compress, TL__COMPRESS_NONE);
+    tl__config_free(cfg);
+}
+
+static void fallback_values(void **state)
+{
+    struct tl__config *cfg;
+
+    (void)state;
+    cfg = parse_ok(ROTATE_SINK("level: info"));
+    assert_int_equal(cfg->sinks[0].fallback, TL__FALLBACK_STDERR);
+    assert_int_equal(cfg->sinks[0].spool_bytes, 4194304);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("fallback: stderr"));
+    assert_int_equal(cfg->sinks[0].fallback, TL__FALLBACK_STDERR);
+    tl__config_free(cfg);
+    cfg = parse_ok(ROTATE_SINK("fallback: spool"));
+    assert_int_equal(cfg->sinks[0].fallback, TL__FALLBACK_SPOOL);
+    assert_int_equal(cfg->sinks[0].spool_bytes, 4194304);
+    tl__config_free(cfg);
+}
+
+/* The daily, compressed, spooled sink of docs/configuration.md. */
+static void daily_spooled_sink(void **state)
+{
+    struct tl__config *cfg;
+    const struct tl__sink_conf *s;
+
+    (void)state;
+    cfg = parse_ok("sinks:\n"
+                   "  - name: daily\n"
+                   "    type: file\n"
+                   "    base: /var/log/myservice\n"
+                   "    path: \"{tenant}/app.log\"\n"
+                   "    rotate: daily\n"
+                   "    rotate_at: \"02:30\"\n"
+                   "    rotate_zone: utc\n"
+                   "    compress: zstd\n"
+                   "    keep: 1000\n"
+                   "    max_age: 30d\n"
+                   "    max_total_bytes: 10G\n"
+                   "    fallback: spool\n"
+                   "    spool_bytes: 16M\n");
+    s = &cfg->sinks[0];
+    assert_int_equal(s->rotate, TL__ROTATE_DAILY);
+    assert_int_equal(s->rotate_at_min, 150);
+    assert_true(s->rotate_utc);
+    assert_int_equal(s->compress, TL__COMPRESS_ZSTD);
+    assert_int_equal(s->keep, 1000);
+    assert_int_equal(s->max_age_s, 2592000);
+    assert_int_equal(s->max_total_bytes, 10737418240ULL);
+    assert_int_equal(s->fallback, TL__FALLBACK_SPOOL);
+    assert_int_equal(s->spool_bytes, 16777216);
+    assert_int_equal(s->max_bytes, 0);
+    tl__config_free(cfg);
+}
+
+static void error_rotate_choice(void **state)
+{
+    (void)state;
+    check_error(ROTATE_SINK("rotate: weekly"),
+                NAME ":2:53: invalid rotate \"weekly\"; use one of hourly, "
+                     "daily");
+    check_error(ROTATE_SINK("rotate: hourly, rotate_zone: gmt"),
+                NAME ":2:74: invalid rotate_zone \"gmt\"; use one of local, "
+                     "utc");
+}
+
+static void error_rotate_at_value(void **state)
+{
+    static const char *const values[] = {
+        "\"24:00\"", "\"02:60\"", "\"2:30\"", "\"0230\"", "\"02:30:00\"",
+    };
+    char yaml[256];
+    char want[256];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        snprintf(yaml, sizeof(yaml),
+                 ROTATE_SINK("rotate: daily, rotate_at: %s"), values[i]);
+        snprintf(want, sizeof(want),
+                 NAME ":2:71: invalid rotate_at %s; use HH:MM on a 24-hour "
+                      "clock, from 00:00 to 23:59, such as \"02:30\"",
+                 values[i]);
+        check_error(yaml, want);
+    }
+}
+
+static void error_rotate_at_needs_daily(void **state)
+{
+    (void)state;
+    check_error(ROTATE_SINK("rotate: hourly, rotate_at: \"02:30\""),
+                NAME ":2:61: rotate_at applies only to rotate: daily, but "
+                     "file sink \"f\" rotates hourly, at minute 0; remove "
+                     "rotate_at or set rotate: daily");
+    check_error(ROTATE_SINK("rotate_at: \"02:30\""),
+                NAME ":2:45: rotate_at needs rotate: daily, which file sink "
+                     "\"f\" lacks; add rotate: daily or remove rotate_at");
+    check_error(ROTATE_SINK("rotate_zone: utc"),
+                NAME ":2:45: rotate_zone needs rotate, which file sink \"f\" "
+                     "lacks");
+}
+
+static void error_max_age(void **state)
+{
+    (void)state;
+    check_error(ROTATE_SINK("max_age: 30"),
+                NAME ":2:54: invalid max_age \"30\"; use a whole number with "
+                     "the unit s, m, h or d, such as 7d, without quotes, or 0 "
+                     "for no limit");
+    check_error(ROTATE_SINK("max_age: 7w"),
+                NAME ":2:54: invalid max_age \"7w\"");
+    check_error(ROTATE_SINK("max_age: 7D"),
+                NAME ":2:54: invalid max_age \"7D\"");
+    check_error(ROTATE_SINK("max_age: 1.5h"),
+                NAME ":2:54: invalid max_age \"1.5h\"");
+    check_error(ROTATE_SINK("max_age: -1d"),
+                NAME ":2:54: invalid max_age \"-1d\"");
+    check_error(ROTATE_SINK("max_age: 07d"),
+                NAME ":2:54: invalid max_age \"07d\"");
+    check_error(ROTATE_SINK("max_age: '7d'"),
+                NAME ":2:54: invalid max_age \"7d\"");
+    check_error(ROTATE_SINK("max_age: 7 d"),
+                NAME ":2:54: invalid max_age \"7 d\"");
+    check_error(ROTATE_SINK("max_age: 36501d"),
+                NAME ":2:54: max_age 36501d is out of range; use at most "
+                     "36500d, or 0 for no limit");
+    check_error(ROTATE_SINK("max_age: 99999999999999999999999s"),
+                NAME ":2:54: max_age 99999999999999999999999s is out of "
+                     "range");
+}
+
+static void error_size_format(void **state)
+{
+    (void)state;
+    check_error(ROTATE_SINK("max_total_bytes: 2T"),
+                NAME ":2:62: invalid max_total_bytes \"2T\"; use a whole "
+                     "number of bytes, optionally followed by K, M or G "
+                     "(powers of 1024, also written KiB, MiB, GiB), such as "
+                     "64M, without quotes");
+    check_error(ROTATE_SINK("max_total_bytes: 500MB"),
+                NAME ":2:62: invalid max_total_bytes \"500MB\"");
+    check_error(ROTATE_SINK("max_total_bytes: 500m"),
+                NAME ":2:62: invalid max_total_bytes \"500m\"");
+    check_error(ROTATE_SINK("max_total_bytes: 1.5G"),
+                NAME ":2:62: invalid max_total_bytes \"1.5G\"");
+    check_error(ROTATE_SINK("max_total_bytes: -1"),
+                NAME ":2:62: invalid max_total_bytes \"-1\"");
+    check_error(ROTATE_SINK("max_total_bytes: '2G'"),
+                NAME ":2:62: invalid max_total_bytes \"2G\"");
+    check_error(ROTATE_SINK("max_bytes: 64 K"),
+                NAME ":2:56: invalid max_bytes \"64 K\"");
+    check_error(ROTATE_SINK("fallback: spool, spool_bytes: 0x100000"),
+                NAME ":2:75: invalid spool_bytes \"0x100000\"");
+}
+
+static void error_size_range(void **state)
+{
+    (void)state;
+    check_error(ROTATE_SINK("max_total_bytes: 1K"),
+                NAME ":2:62: max_total_bytes 1K is out of range; use 0 for no "
+                     "limit, or a value from 4096 to 1125899906842624 bytes "
+                     "(4K to 1048576G)");
+    check_error(ROTATE_SINK("max_total_bytes: 1048577G"),
+                NAME ":2:62: max_total_bytes 1048577G is out of range");
+    check_error(ROTATE_SINK("max_total_bytes: 99999999999999999999G"),
+                NAME ":2:62: max_total_bytes 99999999999999999999G is out of "
+                     "range");
+    check_error(ROTATE_SINK("max_bytes: 3K"),
+                NAME ":2:56: max_bytes 3K is out of range; use a value from "
+                     "4096 to 1099511627776 bytes (4K to 1024G)");
+    check_error(ROTATE_SINK("max_bytes: 1025G"),
+                NAME ":2:56: max_bytes 1025G is out of range");
+    check_error(ROTATE_SINK("fallback: spool, spool_bytes: 32K"),
+                NAME ":2:75: spool_bytes 32K is out of range; use a value "
+                     "from 65536 to 1073741824 bytes (64K to 1G)");
+    check_error(ROTATE_SINK("fallback: spool, spool_bytes: 0"),
+                NAME ":2:75: spool_bytes 0 is out of range");
+    check_error(ROTATE_SINK("fallback: spool, spool_bytes: 1025M"),
+                NAME ":2:75: spool_bytes 1025M is out of range");
+}
+
+static void error_compress_fallback(void **state)
+{
+    (void)state;
+    check_error(ROTATE_SINK("compress: lz4"),
+                NAME ":2:55: invalid compress \"lz4\"; use one of zstd, gzip, "
+                     "none");
+    check_error(ROTATE_SINK("fallback: syslog"),
+                NAME ":2:55: invalid fallback \"syslog\"; use one of stderr, "
+                     "spool");
+    check_error(ROTATE_SINK("spool_bytes: 1M"),
+                NAME ":2:45: spool_bytes applies only to fallback: spool, "
+                     "which file sink \"f\" lacks; add fallback: spool or "
+                     "remove spool_bytes");
+    check_error(ROTATE_SINK("fallback: stderr, spool_bytes: 1M"),
+                NAME ":2:63: spool_bytes applies only to fallback: spool");
+}
+
+/* Each key that only file sinks take, on a console sink. */
+static void error_file_keys_console(void **state)
+{
+    static const char *const keys[] = {
+        "rotate: daily",   "rotate_at: \"02:30\"", "rotate_zone: utc",
+        "max_age: 7d",     "max_total_bytes: 2G",  "compress: gzip",
+        "fallback: spool", "spool_bytes: 1M",
+    };
+    char yaml[256];
+    char want[256];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        snprintf(yaml, sizeof(yaml),
+                 "sinks:\n  - {name: c, type: console, %s}\n", keys[i]);
+        snprintf(want, sizeof(want),
+                 NAME ":2:30: %.*s applies only to file sinks; remove it "
+                      "from console sink \"c\"",
+                 (int)strcspn(keys[i], ":"), keys[i]);
+        check_error(yaml, want);
+    }
 }
 
 /* Checks the error for a file sink with this path, whose value starts at
@@ -730,6 +1081,21 @@ int main(void)
         cmocka_unit_test(fsync_values),
         cmocka_unit_test(error_fsync_values),
         cmocka_unit_test(error_rotate_console),
+        cmocka_unit_test(time_rotate_values),
+        cmocka_unit_test(rotate_at_unquoted),
+        cmocka_unit_test(max_age_values),
+        cmocka_unit_test(size_values),
+        cmocka_unit_test(compress_values),
+        cmocka_unit_test(fallback_values),
+        cmocka_unit_test(daily_spooled_sink),
+        cmocka_unit_test(error_rotate_choice),
+        cmocka_unit_test(error_rotate_at_value),
+        cmocka_unit_test(error_rotate_at_needs_daily),
+        cmocka_unit_test(error_max_age),
+        cmocka_unit_test(error_size_format),
+        cmocka_unit_test(error_size_range),
+        cmocka_unit_test(error_compress_fallback),
+        cmocka_unit_test(error_file_keys_console),
         cmocka_unit_test(error_path_absolute),
         cmocka_unit_test(error_path_dotdot),
         cmocka_unit_test(error_path_empty_part),

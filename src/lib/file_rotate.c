@@ -1,0 +1,276 @@
+/* The naming scheme of rotated files, their listing, and retention by
+ * count, age and total size (see file_rotate.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compress.h"
+#include "file_rotate.h"
+#include "sys.h"
+
+#define SUFFIX_DIGITS_MAX 9
+#define SUFFIX_MAX 1000
+
+/* Returns true when s starts with a stamp YYYYMMDDTHHMMSS.uuuuuuZ. */
+static bool is_stamp(const char *s)
+{
+    static const char shape[] = "DDDDDDDDTDDDDDD.DDDDDDZ";
+    size_t i;
+
+    for (i = 0; i < TL__STAMP_LEN; i++) {
+        bool digit = s[i] >= '0' && s[i] <= '9';
+
+        if (shape[i] == 'D' ? !digit : s[i] != shape[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int digits_at(const char *s, int n)
+{
+    int v = 0;
+
+    while (n-- > 0) {
+        v = v * 10 + (*s++ - '0');
+    }
+    return v;
+}
+
+static int64_t stamp_seconds(const char *s)
+{
+    struct tm tm = {0};
+
+    tm.tm_year = digits_at(s, 4) - 1900;
+    tm.tm_mon = digits_at(s + 4, 2) - 1;
+    tm.tm_mday = digits_at(s + 6, 2);
+    tm.tm_hour = digits_at(s + 9, 2);
+    tm.tm_min = digits_at(s + 11, 2);
+    tm.tm_sec = digits_at(s + 13, 2);
+    return (int64_t)timegm(&tm);
+}
+
+/* Parses an optional "-N" at *rest into *index. */
+static int parse_index(const char **rest, long *index)
+{
+    size_t digits;
+
+    *index = 1;
+    if (**rest != '-') {
+        return 0;
+    }
+    digits = strspn(*rest + 1, "0123456789");
+    if (digits == 0 || digits > SUFFIX_DIGITS_MAX) {
+        return -1;
+    }
+    *index = strtol(*rest + 1, NULL, 10);
+    *rest += 1 + digits;
+    return 0;
+}
+
+/* Parses an optional ".zst" or ".gz", then ".tmp" after either. */
+static int parse_suffixes(const char *rest, struct tl__rotated *out)
+{
+    static const enum tl__compress methods[] = {TL__COMPRESS_ZSTD,
+                                                TL__COMPRESS_GZIP};
+    size_t i, len;
+
+    out->comp = TL__COMPRESS_NONE;
+    out->tmp = false;
+    for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        len = strlen(tl__compress_ext(methods[i]));
+        if (strncmp(rest, tl__compress_ext(methods[i]), len) == 0) {
+            out->comp = methods[i];
+            rest += len;
+            break;
+        }
+    }
+    if (out->comp != TL__COMPRESS_NONE && strcmp(rest, TL__COMPRESS_TMP) == 0) {
+        out->tmp = true;
+        return 0;
+    }
+    return *rest == '\0' ? 0 : -1;
+}
+
+int tl__rotated_parse(const char *name, const char *base,
+                      struct tl__rotated *out)
+{
+    size_t n = strlen(base);
+    const char *rest;
+
+    if (strncmp(name, base, n) != 0 || name[n] != '.') {
+        return -1;
+    }
+    rest = name + n + 1;
+    if (strnlen(rest, TL__STAMP_LEN) < TL__STAMP_LEN || !is_stamp(rest)) {
+        return -1;
+    }
+    memcpy(out->stamp, rest, TL__STAMP_LEN);
+    out->stamp[TL__STAMP_LEN] = '\0';
+    out->stamp_s = stamp_seconds(rest);
+    rest += TL__STAMP_LEN;
+    if (parse_index(&rest, &out->index) != 0) {
+        return -1;
+    }
+    return parse_suffixes(rest, out);
+}
+
+bool tl__rotated_same(const struct tl__rotated *a, const struct tl__rotated *b)
+{
+    return strcmp(a->stamp, b->stamp) == 0 && a->index == b->index;
+}
+
+/* Oldest first: by stamp and index, then original, compressed, temporary. */
+static int rotated_cmp(const void *pa, const void *pb)
+{
+    const struct tl__rotated *a = pa, *b = pb;
+    int c = strcmp(a->stamp, b->stamp);
+
+    if (c != 0) {
+        return c;
+    }
+    if (a->index != b->index) {
+        return a->index < b->index ? -1 : 1;
+    }
+    if (a->comp != b->comp) {
+        return (int)a->comp - (int)b->comp;
+    }
+    return (int)a->tmp - (int)b->tmp;
+}
+
+void tl__rotated_free(struct tl__rotated *list, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(list[i].name);
+    }
+    free(list);
+}
+
+/* Appends *r, named name, with its size read from dir, to *list. */
+static int rotated_add(struct tl__rotated **list, size_t *n, size_t *cap,
+                       const char *dir, const char *name, struct tl__rotated *r)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    struct tl__rotated *grown;
+
+    if (*n == *cap) {
+        grown = realloc(*list, (*cap ? *cap * 2 : 16) * sizeof(**list));
+        if (grown == NULL) {
+            return -ENOMEM;
+        }
+        *list = grown;
+        *cap = *cap ? *cap * 2 : 16;
+    }
+    r->name = strdup(name);
+    if (r->name == NULL) {
+        return -ENOMEM;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    r->bytes = tl__sys->lstat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    r->doomed = false;
+    (*list)[(*n)++] = *r;
+    return 0;
+}
+
+int tl__rotated_list(const char *dir, const char *base,
+                     struct tl__rotated **out, size_t *n)
+{
+    DIR *d = tl__sys->opendir(dir);
+    struct tl__rotated r;
+    struct dirent *e;
+    size_t cap = 0;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (d == NULL) {
+        return -errno;
+    }
+    while (rc == 0 && (e = tl__sys->readdir(d)) != NULL) {
+        if (tl__rotated_parse(e->d_name, base, &r) == 0) {
+            rc = rotated_add(out, n, &cap, dir, e->d_name, &r);
+        }
+    }
+    tl__sys->closedir(d);
+    if (rc != 0) {
+        tl__rotated_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return rc;
+    }
+    qsort(*out, *n, sizeof(**out), rotated_cmp);
+    return 0;
+}
+
+int tl__rotate_aside(const char *path, int64_t now_ns, char *to, size_t cap)
+{
+    time_t secs = (time_t)(now_ns / 1000000000);
+    char stamp[64];
+    struct stat st;
+    struct tm tm;
+    int i, len;
+
+    gmtime_r(&secs, &tm);
+    snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02d.%06ldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (long)(now_ns % 1000000000 / 1000));
+    for (i = 1; i <= SUFFIX_MAX; i++) {
+        len = i == 1 ? snprintf(to, cap, "%s.%s", path, stamp)
+                     : snprintf(to, cap, "%s.%s-%d", path, stamp, i);
+        if (len < 0 || (size_t)len >= cap) {
+            return -ENAMETOOLONG;
+        }
+        if (tl__sys->lstat(to, &st) != 0 && errno == ENOENT) {
+            return tl__sys->rename(path, to) == 0 ? 0 : -errno;
+        }
+    }
+    return -EEXIST;
+}
+
+/* The size one rotated file will have: its compressed form once that
+ * exists, else its original. Looks at list[first..end). */
+static uint64_t group_bytes(const struct tl__rotated *list, size_t first,
+                            size_t end)
+{
+    uint64_t bytes = 0;
+    size_t i;
+
+    for (i = first; i < end; i++) {
+        if (!list[i].tmp) {
+            bytes = list[i].bytes; /* compressed forms sort last */
+        }
+    }
+    return bytes;
+}
+
+void tl__retention_plan(struct tl__rotated *list, size_t n,
+                        const struct tl__sink_conf *c, int64_t now_s)
+{
+    uint64_t total = 0;
+    size_t end = n, first, i, count = 0;
+    bool doom, over_bytes = false;
+
+    while (end > 0) {
+        first = end - 1;
+        while (first > 0 &&
+               tl__rotated_same(&list[first - 1], &list[end - 1])) {
+            first--;
+        }
+        count++;
+        total += group_bytes(list, first, end);
+        over_bytes = over_bytes ||
+                     (c->max_total_bytes > 0 && total > c->max_total_bytes);
+        doom = (c->keep > 0 && count > c->keep) || over_bytes ||
+               (c->max_age_s > 0 && now_s - list[first].stamp_s > c->max_age_s);
+        for (i = first; i < end; i++) {
+            list[i].doomed = doom && !list[i].tmp;
+        }
+        end = first;
+    }
+}
