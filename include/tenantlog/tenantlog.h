@@ -257,7 +257,7 @@ TL_API void tl_stats(struct tl_stats *out);
 TL_API size_t tl_stats_errnos(int *errnos, uint64_t *counts, size_t max);
 
 /* One (sink, operation, errno) failure count. op is one of "open",
- * "write", "fsync", "rename", "mkdir", "unlink", "read", "lock",
+ * "write", "fsync", "rename", "mkdir", "unlink", "lock", "list",
  * "compress". */
 struct tl_sink_error {
     char sink[64];

@@ -204,7 +204,9 @@ int tl__rotated_list(const char *dir, const char *base,
         *n = 0;
         return rc;
     }
-    qsort(*out, *n, sizeof(**out), rotated_cmp);
+    if (*n > 1) {
+        qsort(*out, *n, sizeof(**out), rotated_cmp);
+    }
     return 0;
 }
 

@@ -24,7 +24,6 @@ enum tl__sink_op {
     TL__OP_RENAME,
     TL__OP_MKDIR,
     TL__OP_UNLINK,
-    TL__OP_READ,
     TL__OP_LOCK,
     TL__OP_LIST,
     TL__OP_COMPRESS,
