@@ -805,6 +805,29 @@ static int check_component(struct parse *p, yaml_node_t *node, const char *c,
 /* Checks that a file path template stays under base once {tenant} is
  * replaced by a valid tenant id, which never contains '/' and is never
  * "." or "..". */
+/* Rejects a file name whose text after its last {tenant} could pass for
+ * the tail of a rotated name (".20261204T000000.000000Z-2.zst.tmp"):
+ * then one tenant's file could look like another tenant's rotated one,
+ * and retention would delete it. A suffix with a letter that no such
+ * tail contains, such as ".log", is safe. */
+static int check_file_name(struct parse *p, yaml_node_t *node, const char *name)
+{
+    const char *last = NULL, *hole;
+
+    for (hole = strstr(name, "{tenant}"); hole;
+         hole = strstr(hole + 1, "{tenant}")) {
+        last = hole + strlen("{tenant}");
+    }
+    if (last == NULL || last[strspn(last, ".-0123456789TZgmpstz")] != '\0') {
+        return 0;
+    }
+    return fail(p, node,
+                "path \"%s\" ends its file name with {tenant}%s, so one "
+                "tenant's file could look like another tenant's rotated "
+                "file; end the file name with a suffix such as \".log\"",
+                show(p, node), last);
+}
+
 static int check_template(struct parse *p, yaml_node_t *node, const char *v)
 {
     size_t len;
@@ -820,10 +843,11 @@ static int check_template(struct parse *p, yaml_node_t *node, const char *v)
         len = strcspn(v, "/");
         rc = check_component(p, node, v, len);
         if (rc != 0 || v[len] == '\0') {
-            return rc;
+            break;
         }
         v += len + 1;
     }
+    return rc != 0 ? rc : check_file_name(p, node, v);
 }
 
 static int set_sink_path(struct parse *p, yaml_node_t *value, void *obj)

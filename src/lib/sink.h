@@ -78,9 +78,8 @@ struct tl__sink_ops {
      * deferred work; NULL when the sink has none. Reports its own
      * failures. */
     void (*flush)(struct tl__sink *s);
-    /* Returns true while the sink has work left for later calls of
-     * flush (files to compress, a spool to write); NULL when it never
-     * has. */
+    /* Returns true while the sink is in the middle of work that later
+     * calls of flush continue (a compression); NULL when it never is. */
     bool (*pending)(const struct tl__sink *s);
     /* Closes every descriptor and frees the sink. */
     void (*free)(struct tl__sink *s);

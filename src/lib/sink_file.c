@@ -52,6 +52,7 @@ struct open_file {
     int64_t checked_ns; /* CLOCK_MONOTONIC time of the last path check */
     bool dirty;         /* written since its last fsync */
     uint64_t size;      /* bytes in the file: fstat at open plus writes */
+    uint64_t retry_size; /* after a failed rotation: size to try again at */
     int64_t boundary_s; /* next time-rotation boundary (CLOCK_REALTIME) */
     int64_t seen_s;     /* CLOCK_REALTIME of the last look, to notice the
                            clock stepping back */
@@ -428,6 +429,7 @@ static void remember_identity(struct file_sink *f, struct open_file *of, int fd)
     struct stat st;
 
     of->size = 0;
+    of->retry_size = 0;
     if (tl__sys->fstat(fd, &st) == 0) {
         of->dev = st.st_dev;
         of->ino = st.st_ino;
@@ -843,7 +845,7 @@ static void file_rotate(struct file_sink *f, struct open_file *of)
     }
     if (rc != 0) {
         tl__sink_fail(&f->base, op, rc, path, "kept appending to the file");
-        of->size = 0;
+        of->retry_size = of->size + f->base.conf->max_bytes;
         if (of->boundary_s != 0) {
             of->boundary_s = real_s() + 60;
         }
@@ -942,7 +944,8 @@ static int write_line(struct file_sink *f, struct open_file *of,
     of->dirty = true;
     of->size += total;
     file_recovered(f, of);
-    if (f->base.conf->max_bytes > 0 && of->size >= f->base.conf->max_bytes) {
+    if (f->base.conf->max_bytes > 0 && of->size >= f->base.conf->max_bytes &&
+        of->size >= of->retry_size) {
         file_rotate(f, of);
     }
     return 0;

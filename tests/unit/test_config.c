@@ -714,6 +714,34 @@ static void error_path_absolute(void **state)
                      "path \"/etc/{tenant}.log\" is absolute");
 }
 
+static void error_path_tenant_last(void **state)
+{
+    (void)state;
+    check_path_error("\"logs/{tenant}\"",
+                     "path \"logs/{tenant}\" ends its file name with "
+                     "{tenant}, so one tenant's file could look like");
+    check_path_error("\"{tenant}.gz\"",
+                     "path \"{tenant}.gz\" ends its file name with "
+                     "{tenant}.gz,");
+    check_path_error("\"{tenant}/x-{tenant}-1\"",
+                     "path \"{tenant}/x-{tenant}-1\" ends its file name "
+                     "with {tenant}-1,");
+}
+
+static void path_tenant_suffix_ok(void **state)
+{
+    struct tl__config *cfg = NULL;
+    char err[512];
+    const char *yaml = "sinks:\n  - name: f\n    type: file\n    base: x\n"
+                       "    path: \"logs/{tenant}.log\"\n";
+
+    (void)state;
+    assert_int_equal(tl__config_parse(yaml, strlen(yaml), NAME, &cfg, err,
+                                      sizeof(err)),
+                     0);
+    tl__config_free(cfg);
+}
+
 static void error_path_dotdot(void **state)
 {
     (void)state;
@@ -1097,6 +1125,8 @@ int main(void)
         cmocka_unit_test(error_compress_fallback),
         cmocka_unit_test(error_file_keys_console),
         cmocka_unit_test(error_path_absolute),
+        cmocka_unit_test(error_path_tenant_last),
+        cmocka_unit_test(path_tenant_suffix_ok),
         cmocka_unit_test(error_path_dotdot),
         cmocka_unit_test(error_path_empty_part),
         cmocka_unit_test(error_path_placeholder),
