@@ -49,15 +49,15 @@ struct open_file {
     bool torn;
     dev_t dev; /* identity of the open file, to notice a rename */
     ino_t ino;
-    int64_t checked_ns; /* CLOCK_MONOTONIC time of the last path check */
-    bool dirty;         /* written since its last fsync */
-    uint64_t size;      /* bytes in the file: fstat at open plus writes */
+    int64_t checked_ns;  /* CLOCK_MONOTONIC time of the last path check */
+    bool dirty;          /* written since its last fsync */
+    uint64_t size;       /* bytes in the file: fstat at open plus writes */
     uint64_t retry_size; /* after a failed rotation: size to try again at */
-    int64_t boundary_s; /* next time-rotation boundary (CLOCK_REALTIME) */
-    int64_t seen_s;     /* CLOCK_REALTIME of the last look, to notice the
-                           clock stepping back */
-    int fail_err;       /* errno of the failure in progress, or 0 */
-    int64_t retry_ns;   /* CLOCK_MONOTONIC time of the next attempt */
+    int64_t boundary_s;  /* next time-rotation boundary (CLOCK_REALTIME) */
+    int64_t seen_s;      /* CLOCK_REALTIME of the last look, to notice the
+                            clock stepping back */
+    int fail_err;        /* errno of the failure in progress, or 0 */
+    int64_t retry_ns;    /* CLOCK_MONOTONIC time of the next attempt */
     int64_t backoff_ns;
     size_t spooled; /* records of this file in the spool */
 };
@@ -627,7 +627,12 @@ static bool cq_start(struct file_sink *f)
         const char *path = q->items[0].path;
 
         if (tl__sys->lstat(path, &st) != 0) {
-            cq_pop(q); /* deleted by retention or by another process */
+            /* ENOENT: deleted by retention or by another process. */
+            if (errno != ENOENT) {
+                tl__sink_fail(&f->base, TL__OP_COMPRESS, errno, path,
+                              "the file stays uncompressed");
+            }
+            cq_pop(q);
             continue;
         }
         if (tl__sys_now_ns(CLOCK_REALTIME) -

@@ -736,9 +736,8 @@ static void path_tenant_suffix_ok(void **state)
                        "    path: \"logs/{tenant}.log\"\n";
 
     (void)state;
-    assert_int_equal(tl__config_parse(yaml, strlen(yaml), NAME, &cfg, err,
-                                      sizeof(err)),
-                     0);
+    assert_int_equal(
+        tl__config_parse(yaml, strlen(yaml), NAME, &cfg, err, sizeof(err)), 0);
     tl__config_free(cfg);
 }
 
