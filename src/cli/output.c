@@ -253,7 +253,7 @@ static bool lib_records_lost(const struct tl_stats *b, const struct tl_stats *s)
            s->dropped_deadline != b->dropped_deadline ||
            s->dropped_invalid != b->dropped_invalid ||
            s->fallback != b->fallback || s->write_failed != b->write_failed ||
-           s->write_errors != b->write_errors;
+           s->spool_fallback != b->spool_fallback;
 }
 
 /* Prints each counter that moved while the logger was open and adds the
@@ -264,15 +264,26 @@ static void lib_finish(struct tl__cli_out *o, const struct tl_stats *s)
     bool records_lost = lib_records_lost(b, s);
     uint64_t lost, audit_lost;
 
-    if (!records_lost && s->audit_failed == b->audit_failed) {
+    if (!records_lost && s->audit_failed == b->audit_failed &&
+        s->write_errors == b->write_errors) {
         return;
     }
+    if (s->spooled != b->spooled) {
+        fprintf(stderr,
+                "%s: per tl_stats(): spooled=%llu spool_written=%llu "
+                "spool_fallback=%llu\n",
+                o->prog, (unsigned long long)(s->spooled - b->spooled),
+                (unsigned long long)(s->spool_written - b->spool_written),
+                (unsigned long long)(s->spool_fallback - b->spool_fallback));
+    }
     fprintf(stderr,
-            "%s: not accepted, per tl_stats(): dropped_full=%llu "
+            "%s: %s, per tl_stats(): dropped_full=%llu "
             "dropped_closed=%llu "
             "dropped_deadline=%llu dropped_invalid=%llu fallback=%llu "
             "write_failed=%llu write_errors=%llu audit_failed=%llu\n",
-            o->prog, (unsigned long long)(s->dropped_full - b->dropped_full),
+            o->prog,
+            records_lost ? "not accepted" : "failed writes, no record lost",
+            (unsigned long long)(s->dropped_full - b->dropped_full),
             (unsigned long long)(s->dropped_closed - b->dropped_closed),
             (unsigned long long)(s->dropped_deadline - b->dropped_deadline),
             (unsigned long long)(s->dropped_invalid - b->dropped_invalid),
@@ -283,7 +294,8 @@ static void lib_finish(struct tl__cli_out *o, const struct tl_stats *s)
     /* tl_log returned the drops at the call, which are counted already.
      * These two happen after the call returned 0. */
     lost = (s->dropped_deadline - b->dropped_deadline) +
-           (s->write_failed - b->write_failed);
+           (s->write_failed - b->write_failed) +
+           (s->spool_fallback - b->spool_fallback);
     /* Any moved counter means something was not accepted, even when the
      * counters do not identify the record. */
     lost += (records_lost && lost == 0 && o->tally.failed == 0);
