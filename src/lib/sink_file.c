@@ -764,11 +764,13 @@ static void scan_once(struct file_sink *f, const char *key, const char *path)
     const char *base = split_path(path, dir, sizeof(dir));
     struct tl__rotated *list = NULL;
     size_t n = 0, first, end;
+    int rc;
 
     if (!first_use(f, key)) {
         return;
     }
-    if (tl__rotated_list(dir, base, &list, &n) == 0) {
+    rc = tl__rotated_list(dir, base, &list, &n);
+    if (rc == 0) {
         for (first = 0; first < n; first = end) {
             end = first + 1;
             while (end < n && tl__rotated_same(&list[first], &list[end])) {
@@ -777,6 +779,9 @@ static void scan_once(struct file_sink *f, const char *key, const char *path)
             scan_group(f, dir, strlen(path), list, first, end);
         }
         tl__rotated_free(list, n);
+    } else {
+        tl__sink_fail(&f->base, TL__OP_LIST, rc, dir,
+                      "files left by an earlier run stay as they are");
     }
     prune(f, path);
 }
