@@ -420,6 +420,7 @@ static void *writer_main(void *arg)
             process(lg, items, (size_t)n);
         }
         /* Also when idle (n == 0), so an fsync interval ends on time. */
+        lg->sinks.busy = n == BATCH_MAX;
         tl__sinks_flush(&lg->sinks);
         /* A sink with work left (compression, a spool) gets its next step
          * after the next batch, or at once when the queue is empty. */

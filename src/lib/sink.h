@@ -98,6 +98,9 @@ struct tl__sinks {
     struct tl__sink **items;
     size_t n;
     struct tl__sink_stats *stats;
+    /* Set by the owner before a flush when its last batch was full:
+     * deferred work (compression) then yields to records. */
+    bool busy;
     /* Rate limit for diagnostics about failed writes. */
     int64_t diag_window_ns;
     uint64_t diag_in_window;

@@ -35,8 +35,14 @@
  * this long: another process may append to it until its own path check
  * notices the rotation. */
 #define QUIET_NS 1000000000LL
-/* Input bytes compressed per flush, so a batch never waits long. */
-#define COMPRESS_STEP 262144
+/* Compression per flush: steps of COMPRESS_STEP input bytes, at most
+ * COMPRESS_STEPS of them and no more once COMPRESS_STEP_NS has passed,
+ * so a batch never waits long. While batches come full, compression
+ * yields: it runs at one flush in COMPRESS_BUSY_EVERY. */
+#define COMPRESS_STEP 65536
+#define COMPRESS_STEPS 4
+#define COMPRESS_STEP_NS 1000000LL
+#define COMPRESS_BUSY_EVERY 8
 /* Retention by age runs at least this often. */
 #define RETENTION_EVERY_NS 60000000000LL
 
@@ -72,7 +78,8 @@ struct compress_queue {
     struct cq_item *items;
     size_t n, cap;
     struct tl__compress_job *job; /* the one in progress, or NULL */
-    int lock_fd;                  /* flock on the job's source, or -1 */
+    unsigned yielded; /* flushes skipped for full batches in a row */
+    int lock_fd;      /* flock on the job's source, or -1 */
 };
 
 struct file_sink {
@@ -664,13 +671,24 @@ static bool cq_start(struct file_sink *f)
 static void cq_step(struct file_sink *f)
 {
     struct compress_queue *q = &f->cq;
+    int64_t start = mono_ns();
     char active[PATH_MAX];
-    int rc;
+    int rc = 1, i;
 
+    if (f->base.set != NULL && f->base.set->busy &&
+        ++q->yielded < COMPRESS_BUSY_EVERY) {
+        return;
+    }
+    q->yielded = 0;
     if (q->job == NULL && !cq_start(f)) {
         return;
     }
-    rc = tl__compress_step(q->job, COMPRESS_STEP);
+    for (i = 0; i < COMPRESS_STEPS && rc == 1; i++) {
+        rc = tl__compress_step(q->job, COMPRESS_STEP);
+        if (mono_ns() - start >= COMPRESS_STEP_NS) {
+            break;
+        }
+    }
     if (rc == 1) {
         return;
     }
