@@ -258,7 +258,7 @@ TL_API size_t tl_stats_errnos(int *errnos, uint64_t *counts, size_t max);
 
 /* One (sink, operation, errno) failure count. op is one of "open",
  * "write", "fsync", "rename", "mkdir", "unlink", "lock", "list",
- * "compress". */
+ * "compress", "stat", "read", "close". */
 struct tl_sink_error {
     char sink[64];
     const char *op;

@@ -167,12 +167,16 @@ static int rotated_add(struct tl__rotated **list, size_t *n, size_t *cap,
         *list = grown;
         *cap = *cap ? *cap * 2 : 16;
     }
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (tl__sys->lstat(path, &st) != 0) {
+        /* Gone since readdir (another process pruned it): skip it. */
+        return errno == ENOENT ? 0 : -errno;
+    }
     r->name = strdup(name);
     if (r->name == NULL) {
         return -ENOMEM;
     }
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    r->bytes = tl__sys->lstat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    r->bytes = (uint64_t)st.st_size;
     r->doomed = false;
     (*list)[(*n)++] = *r;
     return 0;
@@ -210,29 +214,64 @@ int tl__rotated_list(const char *dir, const char *base,
     return 0;
 }
 
+/* Returns the highest index that a rotated file of path with this stamp
+ * has, in any form, or 0 when there is none, or a negated errno. */
+static long stamp_index_max(const char *path, const char *stamp)
+{
+    const char *slash = strrchr(path, '/');
+    struct tl__rotated *list = NULL;
+    char dir[PATH_MAX];
+    long max = 0;
+    size_t n = 0, i;
+    int rc;
+
+    if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
+        return -ENAMETOOLONG;
+    }
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    rc = tl__rotated_list(dir[0] != '\0' ? dir : "/", slash + 1, &list, &n);
+    if (rc != 0) {
+        return rc;
+    }
+    for (i = 0; i < n; i++) {
+        if (strcmp(list[i].stamp, stamp) == 0 && list[i].index > max) {
+            max = list[i].index;
+        }
+    }
+    tl__rotated_free(list, n);
+    return max;
+}
+
+/* Renames path to its rotated name. A later rotation with the same stamp
+ * (a coarse or stepped clock) takes an index above every one in use, in
+ * any form, so that it sorts as the newest and never joins the group of
+ * an older compressed file. */
 int tl__rotate_aside(const char *path, int64_t now_ns, char *to, size_t cap)
 {
     time_t secs = (time_t)(now_ns / 1000000000);
     char stamp[64];
-    struct stat st;
     struct tm tm;
-    int i, len;
+    long index;
+    int len;
 
     gmtime_r(&secs, &tm);
     snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02d.%06ldZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (long)(now_ns % 1000000000 / 1000));
-    for (i = 1; i <= SUFFIX_MAX; i++) {
-        len = i == 1 ? snprintf(to, cap, "%s.%s", path, stamp)
-                     : snprintf(to, cap, "%s.%s-%d", path, stamp, i);
-        if (len < 0 || (size_t)len >= cap) {
-            return -ENAMETOOLONG;
-        }
-        if (tl__sys->lstat(to, &st) != 0 && errno == ENOENT) {
-            return tl__sys->rename(path, to) == 0 ? 0 : -errno;
-        }
+    index = stamp_index_max(path, stamp);
+    if (index < 0) {
+        return (int)index;
     }
-    return -EEXIST;
+    if (index >= SUFFIX_MAX) {
+        return -EEXIST;
+    }
+    len = index == 0 ? snprintf(to, cap, "%s.%s", path, stamp)
+                     : snprintf(to, cap, "%s.%s-%ld", path, stamp, index + 1);
+    if (len < 0 || (size_t)len >= cap) {
+        return -ENAMETOOLONG;
+    }
+    return tl__sys->rename(path, to) == 0 ? 0 : -errno;
 }
 
 /* The size one rotated file will have: its compressed form once that

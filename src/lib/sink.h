@@ -26,6 +26,9 @@ enum tl__sink_op {
     TL__OP_UNLINK,
     TL__OP_LOCK,
     TL__OP_LIST,
+    TL__OP_STAT,
+    TL__OP_READ,
+    TL__OP_CLOSE,
     TL__OP_COMPRESS,
 };
 

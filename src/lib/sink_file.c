@@ -153,6 +153,15 @@ static void report(struct file_sink *f, enum tl__sink_op op, int err,
     tl__buf_free(&b);
 }
 
+/* Closes fd, counting a failure under the file at path (may be NULL):
+ * the descriptor is released even then, but written data may be lost. */
+static void close_fd(struct file_sink *f, int fd, const char *path)
+{
+    if (tl__sys->close(fd) != 0) {
+        tl__sink_fail(&f->base, TL__OP_CLOSE, errno, path, NULL);
+    }
+}
+
 static void file_close(struct file_sink *f, struct open_file *of)
 {
     if (of->fd < 0) {
@@ -167,7 +176,9 @@ static void file_close(struct file_sink *f, struct open_file *of)
         }
     }
     of->dirty = false;
-    tl__sys->close(of->fd);
+    if (tl__sys->close(of->fd) != 0) {
+        report(f, TL__OP_CLOSE, errno, of->key, NULL);
+    }
     of->fd = -1;
     atomic_fetch_sub(&f->base.stats->open_fds, 1);
 }
@@ -191,17 +202,22 @@ static int make_parents(char *path)
     return 0;
 }
 
-/* Returns the last byte of the file open as fd, or a newline when the
- * file is empty or cannot be read. */
-static char last_byte(int fd, off_t *size)
+/* Returns the last byte of the file at path, open as fd, or a newline
+ * when the file is empty or cannot be read (counted). */
+static char last_byte(struct file_sink *f, int fd, const char *path,
+                      off_t *size)
 {
     struct stat st;
     char last = '\n';
 
-    if (tl__sys->fstat(fd, &st) != 0 || st.st_size == 0 ||
-        tl__sys->pread(fd, &last, 1, st.st_size - 1) != 1) {
-        last = '\n';
-        st.st_size = 0;
+    *size = 0;
+    if (tl__sys->fstat(fd, &st) != 0) {
+        tl__sink_fail(&f->base, TL__OP_STAT, errno, path, NULL);
+        return '\n';
+    }
+    if (st.st_size > 0 && tl__sys->pread(fd, &last, 1, st.st_size - 1) != 1) {
+        tl__sink_fail(&f->base, TL__OP_READ, errno, path, NULL);
+        return '\n';
     }
     *size = st.st_size;
     return last;
@@ -213,7 +229,7 @@ static char last_byte(int fd, off_t *size)
  * may be in the middle of a write(2), whose bytes a reader can see before
  * the write ends, so a file only counts as torn when it stays unchanged
  * and unterminated across 2 ms. */
-static bool ends_torn(const char *path)
+static bool ends_torn(struct file_sink *f, const char *path)
 {
     const struct timespec pause = {0, 2000000};
     off_t before, after;
@@ -222,20 +238,22 @@ static bool ends_torn(const char *path)
 
     fd = tl__sys->open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
     if (fd < 0) {
+        tl__sink_fail(&f->base, TL__OP_OPEN, errno, path, NULL);
         return false;
     }
-    if (last_byte(fd, &before) != '\n') {
+    if (last_byte(f, fd, path, &before) != '\n') {
         nanosleep(&pause, NULL);
-        torn = last_byte(fd, &after) != '\n' && after == before;
+        torn = last_byte(f, fd, path, &after) != '\n' && after == before;
     }
-    tl__sys->close(fd);
+    close_fd(f, fd, path);
     return torn;
 }
 
 /* Returns fd when it is a regular file, else closes it and returns
  * -ENOTSUP: a FIFO or a device could block the writer forever. Sets
  * *torn when the file does not end with a newline. */
-static int regular_only(int fd, const char *path, bool *torn)
+static int regular_only(struct file_sink *f, int fd, const char *path,
+                        bool *torn)
 {
     struct stat st;
     int err = 0;
@@ -246,17 +264,18 @@ static int regular_only(int fd, const char *path, bool *torn)
         err = ENOTSUP;
     }
     if (err != 0) {
-        tl__sys->close(fd);
+        close_fd(f, fd, path);
         return -err;
     }
-    *torn = ends_torn(path);
+    *torn = ends_torn(f, path);
     return fd;
 }
 
 /* Opens the file at path for appending, creating it and its folders.
  * Returns the descriptor, or a negated errno with *op set to what
  * failed. */
-static int open_path(char *path, bool *torn, enum tl__sink_op *op)
+static int open_path(struct file_sink *f, char *path, bool *torn,
+                     enum tl__sink_op *op)
 {
     /* O_NONBLOCK keeps open(2) of a FIFO without a reader from blocking;
      * it changes nothing for the regular files that are kept. */
@@ -274,7 +293,7 @@ static int open_path(char *path, bool *torn, enum tl__sink_op *op)
         }
         fd = tl__sys->open(path, flags, 0640);
     }
-    return fd >= 0 ? regular_only(fd, path, torn) : -errno;
+    return fd >= 0 ? regular_only(f, fd, path, torn) : -errno;
 }
 
 static const char *key_for(const struct tl__record *r)
@@ -408,8 +427,13 @@ static bool path_moved(struct file_sink *f, struct open_file *of)
     if (path == NULL) {
         return false;
     }
-    if (tl__sys->stat(path, &st) != 0 || st.st_dev != of->dev ||
-        st.st_ino != of->ino) {
+    if (tl__sys->stat(path, &st) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR) {
+            tl__sink_fail(&f->base, TL__OP_STAT, errno, path, NULL);
+        }
+        return true; /* gone, or unknown: reopen by path */
+    }
+    if (st.st_dev != of->dev || st.st_ino != of->ino) {
         return true;
     }
     /* Smaller than the bytes it had plus those written since: truncated
@@ -445,6 +469,9 @@ static void remember_identity(struct file_sink *f, struct open_file *of, int fd)
         if (of->size > 0 && st.st_mtime < now) {
             since = st.st_mtime;
         }
+    } else {
+        /* Unknown identity: the next path check reopens the file. */
+        report(f, TL__OP_STAT, errno, of->key, NULL);
     }
     of->checked_ns = mono_ns();
     of->seen_s = now;
@@ -598,7 +625,7 @@ static void cq_end_job(struct file_sink *f)
         f->cq.job = NULL;
     }
     if (f->cq.lock_fd >= 0) {
-        tl__sys->close(f->cq.lock_fd); /* releases the flock */
+        close_fd(f, f->cq.lock_fd, NULL); /* releases the flock */
         f->cq.lock_fd = -1;
     }
 }
@@ -747,7 +774,7 @@ static void scan_group(struct file_sink *f, const char *dir, size_t act_len,
 {
     const struct tl__rotated *orig = NULL, *done = NULL, *tmp = NULL;
     char path[PATH_MAX], other[PATH_MAX];
-    int lock = -1;
+    int lock = -1, locked;
     size_t i;
 
     for (i = first; i < end; i++) {
@@ -759,10 +786,14 @@ static void scan_group(struct file_sink *f, const char *dir, size_t act_len,
         (tmp != NULL && !join(other, sizeof(other), dir, tmp->name))) {
         return;
     }
-    if (tmp != NULL && (orig == NULL || lock_rotated(path, &lock) == 1)) {
+    locked = tmp != NULL && orig != NULL ? lock_rotated(path, &lock) : 1;
+    if (locked < 0) {
+        tl__sink_fail(&f->base, TL__OP_LOCK, locked, path, NULL);
+    }
+    if (tmp != NULL && locked == 1) {
         unlink_quietly(f, other);
         if (lock >= 0) {
-            tl__sys->close(lock); /* releases the flock */
+            close_fd(f, lock, NULL); /* releases the flock */
         }
     } else if (tmp != NULL) {
         return; /* another process compresses it now */
@@ -841,9 +872,14 @@ static int rotate_locked(struct file_sink *f, struct open_file *of,
     struct stat st;
     int rc;
 
-    if (tl__sys->stat(path, &st) != 0 || st.st_dev != of->dev ||
-        st.st_ino != of->ino) {
-        return 0; /* another process rotated it, or it is gone */
+    if (tl__sys->stat(path, &st) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR) {
+            tl__sink_fail(&f->base, TL__OP_STAT, errno, path, NULL);
+        }
+        return 0; /* gone, or unknown: reopen by path */
+    }
+    if (st.st_dev != of->dev || st.st_ino != of->ino) {
+        return 0; /* another process rotated it */
     }
     rc = tl__rotate_aside(path, tl__sys_now_ns(CLOCK_REALTIME), to, sizeof(to));
     if (rc != 0) {
@@ -869,7 +905,7 @@ static void file_rotate(struct file_sink *f, struct open_file *of)
     if (rc == 0) {
         op = TL__OP_RENAME;
         rc = rotate_locked(f, of, path);
-        tl__sys->close(lock); /* releases the flock */
+        close_fd(f, lock, NULL); /* releases the flock */
     }
     if (rc != 0) {
         tl__sink_fail(&f->base, op, rc, path, "kept appending to the file");
@@ -911,7 +947,7 @@ static int file_fd(struct file_sink *f, struct open_file *of)
         if (path == NULL) {
             return -ENOMEM;
         }
-        fd = open_path(f->path.data, &of->torn, &op);
+        fd = open_path(f, f->path.data, &of->torn, &op);
         if (fd < 0) {
             file_failed(f, of, op, fd);
             return fd;

@@ -91,7 +91,8 @@ const char *tl__sink_op_name(enum tl__sink_op op)
         [TL__OP_FSYNC] = "fsync",       [TL__OP_RENAME] = "rename",
         [TL__OP_MKDIR] = "mkdir",       [TL__OP_UNLINK] = "unlink",
         [TL__OP_LOCK] = "lock",         [TL__OP_LIST] = "list",
-        [TL__OP_COMPRESS] = "compress",
+        [TL__OP_COMPRESS] = "compress", [TL__OP_STAT] = "stat",
+        [TL__OP_READ] = "read",         [TL__OP_CLOSE] = "close",
     };
 
     if ((size_t)op < sizeof(names) / sizeof(names[0]) && names[op]) {

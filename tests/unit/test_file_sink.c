@@ -1249,6 +1249,31 @@ static void rename_fails(void **state)
     sink_close();
 }
 
+/* Rotations at one stamp (a frozen clock) take ever higher indexes, so
+ * the newest sorts last and keep: 1 keeps it, even once the unsuffixed
+ * name was pruned and is free again. */
+static void same_stamp_newest_kept(void **state)
+{
+    int64_t t = utc_ns(2026, 1, 12, 10, 0, 0);
+    char name[128], rel[160], path[512];
+    struct stat st;
+    int rotations;
+
+    (void)state;
+    clock_set(t, NS);
+    sink_open("    max_bytes: 4096\n"
+              "    keep: 1\n"
+              "    compress: none\n");
+    assert_int_equal(log_run("a", 1, 30, 600), 0);
+    rotations = (int)atomic_load(&stats.rotations);
+    assert_true(rotations >= 3);
+    assert_int_equal(rotated_count(), 1);
+    rotated_name(name, sizeof(name), "app.log", t, rotations, "");
+    snprintf(rel, sizeof(rel), "acme/%s", name);
+    assert_int_equal(stat(at(path, sizeof(path), rel), &st), 0);
+    sink_close();
+}
+
 /* A failing rename is tried again only after another max_bytes, even
  * when the path check refreshes the size from the file every 10 ms. */
 static void rename_retry_rate(void **state)
@@ -1487,21 +1512,21 @@ static void fallback_stderr(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        TEST(time_daily_utc),     TEST(time_hourly),
-        TEST(time_local_spring),  TEST(time_local_gap),
-        TEST(time_local_fall),    TEST(time_local_repeat),
-        TEST(time_clock_back),    TEST(time_idle_flush),
-        TEST(time_empty_file),    TEST(time_first_open),
-        TEST(time_same_period),   TEST(retention_keep),
-        TEST(retention_age),      TEST(retention_bytes),
-        TEST(retention_decoys),   TEST(retention_shared_folder),
-        TEST(compress_zstd),      TEST(compress_gzip),
-        TEST(compress_none),      TEST(compress_queue),
-        TEST(compress_leftovers), TEST(rename_fails),
-        TEST(rename_retry_rate),  TEST(rename_fails_time),
-        TEST(spool_write_fails),  TEST(spool_open_fails),
-        TEST(spool_full),         TEST(spool_close_fails),
-        TEST(fallback_stderr),
+        TEST(time_daily_utc),         TEST(time_hourly),
+        TEST(time_local_spring),      TEST(time_local_gap),
+        TEST(time_local_fall),        TEST(time_local_repeat),
+        TEST(time_clock_back),        TEST(time_idle_flush),
+        TEST(time_empty_file),        TEST(time_first_open),
+        TEST(time_same_period),       TEST(retention_keep),
+        TEST(retention_age),          TEST(retention_bytes),
+        TEST(retention_decoys),       TEST(retention_shared_folder),
+        TEST(compress_zstd),          TEST(compress_gzip),
+        TEST(compress_none),          TEST(compress_queue),
+        TEST(compress_leftovers),     TEST(rename_fails),
+        TEST(same_stamp_newest_kept), TEST(rename_retry_rate),
+        TEST(rename_fails_time),      TEST(spool_write_fails),
+        TEST(spool_open_fails),       TEST(spool_full),
+        TEST(spool_close_fails),      TEST(fallback_stderr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
