@@ -281,6 +281,10 @@ int tl__daemon_finish(struct tl__daemon *d)
     tl__dlog_flush(d, true);
     if (d->started) {
         stop_log(d);
+        /* Spooled records reach their file or stderr before the count. */
+        if (d->sinks_open) {
+            tl__sinks_finish(&d->sinks);
+        }
         if (d->cfg->daemon_stats != NULL) {
             rc = stats_save(d);
         }

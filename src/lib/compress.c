@@ -365,9 +365,9 @@ static int temp_seal(struct tl__compress_job *job)
         return rc;
     }
 
-    /* The age of a rotated file is its mtime, so retention by age must
-     * see the original's. futimens is not in the tl__sys table. */
-    if (futimens(job->out_fd, job->times) != 0) {
+    /* Keeps the original's times, which tools such as find -mtime and
+     * ls -t go by. */
+    if (tl__sys->futimens(job->out_fd, job->times) != 0) {
         return -errno;
     }
     if (tl__sys->fsync(job->out_fd) != 0) {

@@ -908,6 +908,13 @@ static int set_sink_fsync(struct parse *p, yaml_node_t *value, void *obj)
         rc = get_choice(p, value, "fsync", fsync_modes, N_OF(fsync_modes),
                         &mode);
     }
+    if (rc == TL_ECONFIG) {
+        /* One message naming every form, whichever form was tried. */
+        return fail(p, value,
+                    "invalid fsync \"%s\"; use never, batch, or a number "
+                    "of milliseconds from 1 to %d, without quotes",
+                    show(p, value), FSYNC_MS_MAX);
+    }
     if (rc == 0) {
         sink->fsync_ms = mode;
     }

@@ -63,10 +63,13 @@ static int parse_index(const char **rest, long *index)
         return 0;
     }
     digits = strspn(*rest + 1, "0123456789");
-    if (digits == 0 || digits > SUFFIX_DIGITS_MAX) {
+    if (digits == 0 || digits > SUFFIX_DIGITS_MAX || (*rest)[1] == '0') {
         return -1;
     }
     *index = strtol(*rest + 1, NULL, 10);
+    if (*index < 2 || *index > SUFFIX_MAX) {
+        return -1; /* the sink writes "-2" to "-1000" only */
+    }
     *rest += 1 + digits;
     return 0;
 }

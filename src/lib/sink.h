@@ -84,7 +84,10 @@ struct tl__sink_ops {
     /* Returns true while the sink is in the middle of work that later
      * calls of flush continue (a compression); NULL when it never is. */
     bool (*pending)(const struct tl__sink *s);
-    /* Closes every descriptor and frees the sink. */
+    /* Writes what the sink deferred (a spool), whatever its backoff, or
+     * gives it to stderr; NULL when it defers nothing. */
+    void (*finish)(struct tl__sink *s);
+    /* Closes every descriptor and frees the sink, finishing first. */
     void (*free)(struct tl__sink *s);
 };
 
@@ -123,6 +126,11 @@ int tl__sinks_open(struct tl__sinks *set, const struct tl__config *cfg,
 int tl__sinks_write(struct tl__sinks *set, const struct tl__record *r);
 
 void tl__sinks_reopen(struct tl__sinks *set);
+
+/* Writes every sink's deferred records, or sends them to stderr, and
+ * reports the suppressed failure count: the owner calls it before it
+ * reads the counters one last time. tl__sinks_close does it too. */
+void tl__sinks_finish(struct tl__sinks *set);
 
 /* Applies each sink's fsync policy; the owner calls it after every batch
  * and when idle. A failed fsync is counted and reported like a failed

@@ -43,6 +43,16 @@
 #define COMPRESS_STEPS 4
 #define COMPRESS_STEP_NS 1000000LL
 #define COMPRESS_BUSY_EVERY 8
+/* After the process runs out of descriptors (EMFILE), a sink keeps no
+ * more files open than fitted then, for this long. */
+#define FD_CAP_NS 60000000000LL
+/* How long a sink waits before it tries again to take a rotation lock
+ * that another process holds. */
+#define LOCK_RETRY_NS 10000000LL
+/* A failed compression is tried again after COMPRESS_RETRY_NS, then
+ * twice as long each time, COMPRESS_TRIES times in all. */
+#define COMPRESS_RETRY_NS 10000000000LL
+#define COMPRESS_TRIES 5
 /* Retention by age runs at least this often. */
 #define RETENTION_EVERY_NS 60000000000LL
 
@@ -55,15 +65,16 @@ struct open_file {
     bool torn;
     dev_t dev; /* identity of the open file, to notice a rename */
     ino_t ino;
-    int64_t checked_ns;  /* CLOCK_MONOTONIC time of the last path check */
-    bool dirty;          /* written since its last fsync */
-    uint64_t size;       /* bytes in the file: fstat at open plus writes */
-    uint64_t retry_size; /* after a failed rotation: size to try again at */
-    int64_t boundary_s;  /* next time-rotation boundary (CLOCK_REALTIME) */
-    int64_t seen_s;      /* CLOCK_REALTIME of the last look, to notice the
-                            clock stepping back */
-    int fail_err;        /* errno of the failure in progress, or 0 */
-    int64_t retry_ns;    /* CLOCK_MONOTONIC time of the next attempt */
+    int64_t checked_ns;    /* CLOCK_MONOTONIC time of the last path check */
+    bool dirty;            /* written since its last fsync */
+    uint64_t size;         /* bytes in the file: fstat at open plus writes */
+    uint64_t retry_size;   /* after a failed rotation: size to try again at */
+    int64_t lock_retry_ns; /* CLOCK_MONOTONIC: rotation lock busy until */
+    int64_t boundary_s;    /* next time-rotation boundary (CLOCK_REALTIME) */
+    int64_t seen_s;        /* CLOCK_REALTIME of the last look, to notice the
+                              clock stepping back */
+    int fail_err;          /* errno of the failure in progress, or 0 */
+    int64_t retry_ns;      /* CLOCK_MONOTONIC time of the next attempt */
     int64_t backoff_ns;
     size_t spooled; /* records of this file in the spool */
 };
@@ -71,7 +82,9 @@ struct open_file {
 /* Rotated files waiting for compression, oldest first. */
 struct cq_item {
     char *path;
-    size_t active_len; /* path[0..active_len) is the active file */
+    size_t active_len;     /* path[0..active_len) is the active file */
+    int tries;             /* failed compressions so far */
+    int64_t not_before_ns; /* CLOCK_MONOTONIC: no new try before this */
 };
 
 struct compress_queue {
@@ -94,7 +107,9 @@ struct file_sink {
     int64_t retained_ns;   /* CLOCK_MONOTONIC time of the last age pass */
     struct tl__spool spool;
     struct compress_queue cq;
-    char **scanned; /* keys whose folder was cleaned up at first use */
+    size_t fd_cap;     /* files it may keep open after EMFILE; 0: FILES_MAX */
+    int64_t fd_cap_ns; /* CLOCK_MONOTONIC time fd_cap was set */
+    char **scanned;    /* keys whose folder was cleaned up at first use */
     size_t n_scanned;
 };
 
@@ -440,8 +455,12 @@ static bool path_moved(struct file_sink *f, struct open_file *of)
      * (logrotate's copytruncate). O_APPEND already writes at the new
      * end; the size for max_bytes starts again from there. */
     if ((uint64_t)st.st_size < of->size) {
-        of->torn = false;
         atomic_fetch_add(&f->base.stats->truncations, 1);
+    }
+    /* Another process wrote (or truncated): its last write may have been
+     * cut short, so look again whether the file ends in a torn line. */
+    if ((uint64_t)st.st_size != of->size) {
+        of->torn = st.st_size > 0 && ends_torn(f, path);
     }
     /* Other processes' writes count toward max_bytes too. */
     of->size = (uint64_t)st.st_size;
@@ -607,7 +626,9 @@ static void cq_push(struct file_sink *f, const char *path, size_t active_len)
     copy = strdup(path);
     if (copy != NULL) {
         q->items[q->n].path = copy;
-        q->items[q->n++].active_len = active_len;
+        q->items[q->n].active_len = active_len;
+        q->items[q->n].tries = 0;
+        q->items[q->n++].not_before_ns = 0;
     }
 }
 
@@ -616,6 +637,45 @@ static void cq_pop(struct compress_queue *q)
     free(q->items[0].path);
     memmove(q->items, q->items + 1, (q->n - 1) * sizeof(*q->items));
     q->n--;
+}
+
+/* Moves the first item whose next try may start at now to the front.
+ * Returns false when none may. */
+static bool cq_ready_first(struct compress_queue *q, int64_t now)
+{
+    struct cq_item ready;
+    size_t i;
+
+    for (i = 0; i < q->n && q->items[i].not_before_ns > now; i++) {
+    }
+    if (i == q->n) {
+        return false;
+    }
+    ready = q->items[i];
+    memmove(q->items + 1, q->items, i * sizeof(*q->items));
+    q->items[0] = ready;
+    return true;
+}
+
+/* Counts the failed compression (rc) of the front item and puts it at
+ * the back for another try after a backoff, or drops it: once gone, or
+ * after COMPRESS_TRIES tries. */
+static void cq_failed(struct file_sink *f, int rc)
+{
+    struct compress_queue *q = &f->cq;
+    struct cq_item item = q->items[0];
+    bool again = rc != -ENOENT && item.tries + 1 < COMPRESS_TRIES;
+
+    tl__sink_fail(&f->base, TL__OP_COMPRESS, rc, item.path,
+                  again ? "tries again later" : "the file stays uncompressed");
+    if (!again) {
+        cq_pop(q);
+        return;
+    }
+    memmove(q->items, q->items + 1, (q->n - 1) * sizeof(*q->items));
+    item.not_before_ns = mono_ns() + (COMPRESS_RETRY_NS << item.tries);
+    item.tries++;
+    q->items[q->n - 1] = item;
 }
 
 static void cq_end_job(struct file_sink *f)
@@ -657,16 +717,16 @@ static bool cq_start(struct file_sink *f)
     struct stat st;
     int rc;
 
-    while (q->job == NULL && q->n > 0) {
+    while (q->job == NULL && q->n > 0 && cq_ready_first(q, mono_ns())) {
         const char *path = q->items[0].path;
 
         if (tl__sys->lstat(path, &st) != 0) {
             /* ENOENT: deleted by retention or by another process. */
             if (errno != ENOENT) {
-                tl__sink_fail(&f->base, TL__OP_COMPRESS, errno, path,
-                              "the file stays uncompressed");
+                cq_failed(f, -errno);
+            } else {
+                cq_pop(q);
             }
-            cq_pop(q);
             continue;
         }
         if (tl__sys_now_ns(CLOCK_REALTIME) -
@@ -683,11 +743,9 @@ static bool cq_start(struct file_sink *f)
             }
         }
         if (rc < 0) {
-            tl__sink_fail(&f->base, TL__OP_COMPRESS, rc, path,
-                          "the file stays uncompressed");
-        }
-        if (q->job == NULL) {
-            cq_pop(q);
+            cq_failed(f, rc);
+        } else if (q->job == NULL) {
+            cq_pop(q); /* another process compresses it, or it is gone */
         }
     }
     return q->job != NULL;
@@ -719,16 +777,15 @@ static void cq_step(struct file_sink *f)
     if (rc == 1) {
         return;
     }
-    if (rc == 0) {
-        atomic_fetch_add(&f->base.stats->compressed, 1);
-    } else {
-        tl__sink_fail(&f->base, TL__OP_COMPRESS, rc, q->items[0].path,
-                      "the file stays uncompressed");
-    }
     cq_end_job(f);
     snprintf(active, sizeof(active), "%.*s", (int)q->items[0].active_len,
              q->items[0].path);
-    cq_pop(q);
+    if (rc == 0) {
+        atomic_fetch_add(&f->base.stats->compressed, 1);
+        cq_pop(q);
+    } else {
+        cq_failed(f, rc);
+    }
     prune(f, active);
 }
 
@@ -851,12 +908,13 @@ static int lock_path(const char *path, int *out)
     if (fd < 0) {
         return -errno;
     }
-    while (tl__sys->flock(fd, LOCK_EX) != 0) {
-        if (errno != EINTR) {
-            err = errno;
-            tl__sys->close(fd);
-            return -err;
-        }
+    /* Never waits: another process that holds the lock is rotating, and
+     * the owner thread must not stall behind it (tenantlogd serves every
+     * tenant from that thread). */
+    if (tl__sys->flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        err = errno;
+        tl__sys->close(fd);
+        return -err;
     }
     *out = fd;
     return 0;
@@ -893,15 +951,26 @@ static int rotate_locked(struct file_sink *f, struct open_file *of,
 
 /* Rotates of's file, which reached max_bytes or a time boundary. On
  * failure the file stays open and the sink keeps appending to it; it
- * tries again after another max_bytes, or a minute later. */
+ * tries again after another max_bytes, or a minute later. While another
+ * process holds the rotation lock, it tries again LOCK_RETRY_NS later. */
 static void file_rotate(struct file_sink *f, struct open_file *of)
 {
-    const char *built = build_path(f, of->key);
-    char *path = built != NULL ? strdup(built) : NULL;
+    const char *built;
+    char *path;
     int lock = -1, rc;
     enum tl__sink_op op = TL__OP_LOCK;
 
+    if (mono_ns() < of->lock_retry_ns) {
+        return;
+    }
+    built = build_path(f, of->key);
+    path = built != NULL ? strdup(built) : NULL;
     rc = path != NULL ? lock_path(path, &lock) : -ENOMEM;
+    if (rc == -EWOULDBLOCK) {
+        of->lock_retry_ns = mono_ns() + LOCK_RETRY_NS;
+        free(path);
+        return;
+    }
     if (rc == 0) {
         op = TL__OP_RENAME;
         rc = rotate_locked(f, of, path);
@@ -920,6 +989,49 @@ static void file_rotate(struct file_sink *f, struct open_file *of)
 }
 
 /* Writing */
+
+static size_t open_count(const struct file_sink *f)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < f->n_files; i++) {
+        n += f->files[i].fd >= 0;
+    }
+    return n;
+}
+
+/* Returns how many files the sink may keep open: FILES_MAX, or fewer for
+ * FD_CAP_NS after the process ran out of descriptors. */
+static size_t fd_cap(struct file_sink *f)
+{
+    if (f->fd_cap != 0 && mono_ns() - f->fd_cap_ns >= FD_CAP_NS) {
+        f->fd_cap = 0;
+    }
+    return f->fd_cap != 0 ? f->fd_cap : FILES_MAX;
+}
+
+/* Closes the least recently used open file other than keep, to free a
+ * descriptor when the process has run out. Returns false when there is
+ * none. */
+static bool close_idle(struct file_sink *f, const struct open_file *keep)
+{
+    struct open_file *lru = NULL;
+    size_t i;
+
+    for (i = 0; i < f->n_files; i++) {
+        struct open_file *of = &f->files[i];
+
+        if (of != keep && of->fd >= 0 &&
+            (lru == NULL || of->last_use < lru->last_use)) {
+            lru = of;
+        }
+    }
+    if (lru == NULL) {
+        return false;
+    }
+    file_close(f, lru);
+    return true;
+}
 
 /* Opens of's file when it is closed or its path names another file now,
  * and rotates it first when its time boundary has passed. Returns the
@@ -947,7 +1059,21 @@ static int file_fd(struct file_sink *f, struct open_file *of)
         if (path == NULL) {
             return -ENOMEM;
         }
+        while (open_count(f) >= fd_cap(f) && close_idle(f, of)) {
+        }
         fd = open_path(f, f->path.data, &of->torn, &op);
+        if ((fd == -EMFILE || fd == -ENFILE) && close_idle(f, of)) {
+            tl__sink_fail(&f->base, op, fd, f->path.data,
+                          "closed the least recently used file and retried");
+            fd = build_path(f, of->key) != NULL
+                     ? open_path(f, f->path.data, &of->torn, &op)
+                     : -ENOMEM;
+            /* Keep fewer open than fitted, for FD_CAP_NS: one less, so
+             * that the probe for a torn line has a descriptor too. */
+            f->fd_cap = open_count(f) + (fd >= 0);
+            f->fd_cap = f->fd_cap > 2 ? f->fd_cap - 1 : 1;
+            f->fd_cap_ns = mono_ns();
+        }
         if (fd < 0) {
             file_failed(f, of, op, fd);
             return fd;
@@ -1146,7 +1272,9 @@ static void file_reopen(struct tl__sink *s)
     }
 }
 
-static void file_free(struct tl__sink *s)
+/* Writes the spooled records of every file, whatever the backoff, and
+ * sends those that still fail to stderr. */
+static void file_finish(struct tl__sink *s)
 {
     struct file_sink *f = (struct file_sink *)s;
     size_t i;
@@ -1155,10 +1283,20 @@ static void file_free(struct tl__sink *s)
         struct open_file *of = &f->files[i];
 
         if (of->spooled > 0) {
-            (void)drain(f, of); /* a last try, whatever the backoff */
+            (void)drain(f, of);
             spool_to_stderr(f, of->key);
         }
-        file_close(f, of);
+    }
+}
+
+static void file_free(struct tl__sink *s)
+{
+    struct file_sink *f = (struct file_sink *)s;
+    size_t i;
+
+    file_finish(s);
+    for (i = 0; i < f->n_files; i++) {
+        file_close(f, &f->files[i]);
     }
     cq_end_job(f);
     while (f->cq.n > 0) {
@@ -1181,6 +1319,7 @@ static const struct tl__sink_ops file_ops = {
     .reopen = file_reopen,
     .flush = file_flush,
     .pending = file_pending,
+    .finish = file_finish,
     .free = file_free,
 };
 

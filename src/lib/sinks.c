@@ -298,19 +298,26 @@ int tl__sinks_write(struct tl__sinks *set, const struct tl__record *r)
     return first;
 }
 
+/* Reports the count of suppressed failures, if any, now. */
+static void diag_flush(struct tl__sinks *set)
+{
+    if (set->diag_suppressed > 0) {
+        tl__diag("%llu more sink failures suppressed",
+                 (unsigned long long)set->diag_suppressed);
+        set->diag_suppressed = 0;
+        set->diag_window_ns = tl__now_ns();
+        set->diag_in_window = 0;
+    }
+}
+
 void tl__sinks_flush(struct tl__sinks *set)
 {
     size_t i;
 
     /* Reports the count of suppressed failures once their window is
      * over, even when no failure follows. */
-    if (set->diag_suppressed > 0 &&
-        tl__now_ns() - set->diag_window_ns >= DIAG_WINDOW_NS) {
-        tl__diag("%llu more sink failures suppressed",
-                 (unsigned long long)set->diag_suppressed);
-        set->diag_suppressed = 0;
-        set->diag_window_ns = tl__now_ns();
-        set->diag_in_window = 0;
+    if (tl__now_ns() - set->diag_window_ns >= DIAG_WINDOW_NS) {
+        diag_flush(set);
     }
 
     for (i = 0; i < set->n; i++) {
@@ -345,10 +352,25 @@ void tl__sinks_reopen(struct tl__sinks *set)
     }
 }
 
+void tl__sinks_finish(struct tl__sinks *set)
+{
+    size_t i;
+
+    for (i = 0; i < set->n; i++) {
+        struct tl__sink *s = set->items[i];
+
+        if (s->ops->finish != NULL) {
+            s->ops->finish(s);
+        }
+    }
+    diag_flush(set);
+}
+
 void tl__sinks_close(struct tl__sinks *set)
 {
     size_t i;
 
+    tl__sinks_finish(set);
     for (i = 0; i < set->n; i++) {
         struct tl__sink *s = set->items[i];
 

@@ -25,6 +25,7 @@ const struct tl__sys tl__sys_libc = {
     .unlink = unlink,
     .mkdir = mkdir,
     .flock = flock,
+    .futimens = futimens,
     .opendir = opendir,
     .readdir = readdir,
     .closedir = closedir,

@@ -24,6 +24,7 @@ struct tl__sys {
     int (*unlink)(const char *path);
     int (*mkdir)(const char *path, mode_t mode);
     int (*flock)(int fd, int op);
+    int (*futimens)(int fd, const struct timespec times[2]);
     DIR *(*opendir)(const char *path);
     struct dirent *(*readdir)(DIR *d);
     int (*closedir)(DIR *d);

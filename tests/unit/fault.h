@@ -28,6 +28,7 @@ struct fault {
     unsigned long failed;  /* calls failed so far */
     unsigned long bad_fds; /* calls on a descriptor that was not open */
     bool open_fds[FAULT_FDS];
+    int fd_limit; /* open fails with EMFILE at this many open; 0: none */
     bool fake_clocks;
     int64_t mono_ns, real_ns;
 };
@@ -62,11 +63,26 @@ static void fault_opened(int fd)
     }
 }
 
+/* Returns how many descriptors opened through the table are open. */
+static int fault_open_count(void)
+{
+    int fd, n = 0;
+
+    for (fd = 0; fd < FAULT_FDS; fd++) {
+        n += fault.open_fds[fd];
+    }
+    return n;
+}
+
 static int fault_open(const char *path, int flags, mode_t mode)
 {
     int fd;
 
     if (fault_hit("open")) {
+        return -1;
+    }
+    if (fault.fd_limit > 0 && fault_open_count() >= fault.fd_limit) {
+        errno = EMFILE;
         return -1;
     }
     fd = tl__sys_libc.open(path, flags, mode);
@@ -130,6 +146,11 @@ static int fault_fstat(int fd, struct stat *st)
 static int fault_flock(int fd, int op)
 {
     FAULT_FD_CALL("flock", fd, tl__sys_libc.flock(fd, op));
+}
+
+static int fault_futimens(int fd, const struct timespec times[2])
+{
+    FAULT_FD_CALL("futimens", fd, tl__sys_libc.futimens(fd, times));
 }
 
 static int fault_stat(const char *path, struct stat *st)
@@ -215,6 +236,7 @@ static const struct tl__sys fault_sys = {
     .unlink = fault_unlink,
     .mkdir = fault_mkdir,
     .flock = fault_flock,
+    .futimens = fault_futimens,
     .opendir = fault_opendir,
     .readdir = fault_readdir,
     .closedir = fault_closedir,

@@ -336,11 +336,17 @@ static void error_fsync_values(void **state)
 {
     (void)state;
     check_error(ROTATE_SINK("fsync: 0"),
-                NAME ":2:52: fsync 0 is out of range; use a value from 1 to "
-                     "3600000");
+                NAME ":2:52: invalid fsync \"0\"; use never, batch, or a "
+                     "number of milliseconds from 1 to 3600000");
+    check_error(ROTATE_SINK("fsync: -1"),
+                NAME ":2:52: invalid fsync \"-1\"; use never, batch, or a "
+                     "number of milliseconds");
+    check_error(ROTATE_SINK("fsync: 1.5"),
+                NAME ":2:52: invalid fsync \"1.5\"; use never, batch, or a "
+                     "number of milliseconds");
     check_error(ROTATE_SINK("fsync: sometimes"),
-                NAME ":2:52: invalid fsync \"sometimes\"; use one of never, "
-                     "batch");
+                NAME ":2:52: invalid fsync \"sometimes\"; use never, batch, "
+                     "or a number of milliseconds");
     check_error("sinks:\n  - {name: c, type: console, fsync: batch}\n",
                 NAME ":2:30: fsync applies only to file sinks");
 }

@@ -530,6 +530,15 @@ static int watch_flock(int fd, int op)
     return rc;
 }
 
+static int watch_futimens(int fd, const struct timespec times[2])
+{
+    unsigned long before = fault.failed;
+    int rc = fault_sys.futimens(fd, times);
+
+    note("futimens", before);
+    return rc;
+}
+
 static DIR *watch_opendir(const char *path)
 {
     unsigned long before = fault.failed;
@@ -1192,6 +1201,7 @@ static int group_setup(void **state)
         .unlink = watch_unlink,
         .mkdir = watch_mkdir,
         .flock = watch_flock,
+        .futimens = watch_futimens,
         .opendir = watch_opendir,
         .readdir = fault_sys.readdir,
         .closedir = fault_sys.closedir,

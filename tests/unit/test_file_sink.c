@@ -960,6 +960,10 @@ static void retention_decoys(void **state)
         "acme/app.log.20260101T000000.000000Z.gz.bak",
         "acme/app.log.20260101T000000.000000Z.zst.part",
         "acme/app.log.20260101T000000.000000Z-x",
+        "acme/app.log.20260101T000000.000000Z-1",
+        "acme/app.log.20260101T000000.000000Z-01",
+        "acme/app.log.20260101T000000.000000Z-0",
+        "acme/app.log.20260101T000000.000000Z-1001",
         "acme/app.log.20260101T000000Z",
         "acme/app.log.old",
         "acme/app2.log.20260101T000000.000000Z",
@@ -1078,6 +1082,40 @@ static void check_compression(const char *method, const char *ext,
     free(text);
     free(original);
     assert_active("c", n + 1, n + 1);
+    sink_close();
+}
+
+/* A compression that fails (ENOSPC on its fsync) keeps the original,
+ * is counted, and is tried again after its backoff of 10 s. */
+static void compress_retried(void **state)
+{
+    char rel[192], packed[200];
+    int n;
+
+    (void)state;
+    clock_set(real_now_ns(), NS);
+    sink_open("    max_bytes: 4096\n"
+              "    compress: zstd\n");
+    n = fill_until_rotation(rel, sizeof(rel));
+    snprintf(packed, sizeof(packed), "%s.zst", rel);
+    fault_advance(PAST_QUIET_NS);
+    fault_on("fsync", ENOSPC);
+    flush_until_idle();
+    fault_off();
+    assert_int_equal(sink_errors("compress", ENOSPC), 1);
+    assert_int_equal(atomic_load(&stats.compressed), 0);
+    assert_true(exists(rel));
+    assert_false(exists(packed));
+
+    fault_advance(5 * NS);
+    flush_until_idle();
+    assert_int_equal(atomic_load(&stats.compressed), 0);
+    fault_advance(6 * NS);
+    flush_until_idle();
+    assert_int_equal(atomic_load(&stats.compressed), 1);
+    assert_true(exists(packed));
+    assert_false(exists(rel));
+    assert_true(n > 0);
     sink_close();
 }
 
@@ -1271,6 +1309,34 @@ static void same_stamp_newest_kept(void **state)
     rotated_name(name, sizeof(name), "app.log", t, rotations, "");
     snprintf(rel, sizeof(rel), "acme/%s", name);
     assert_int_equal(stat(at(path, sizeof(path), rel), &st), 0);
+    sink_close();
+}
+
+/* Out of descriptors (EMFILE at 8 open), a sink writing 30 tenants
+ * round-robin closes its least recently used files and keeps fewer open:
+ * every record reaches its file and only the first opens fail. */
+static void emfile_closes_idle(void **state)
+{
+    char tenant[16], rel[64], *text;
+    int i;
+
+    (void)state;
+    sink_open("    compress: none\n");
+    fault.fd_limit = 8;
+    for (i = 0; i < 300; i++) {
+        snprintf(tenant, sizeof(tenant), "t%02d", i % 30);
+        assert_int_equal(log_msg(tenant, "e"), 0);
+    }
+    assert_int_equal(atomic_load(&stats.fallback), 0);
+    assert_true(atomic_load(&stats.write_errors) <= 3);
+    for (i = 0; i < 30; i++) {
+        snprintf(rel, sizeof(rel), "t%02d/app.log", i);
+        text = file_text(rel);
+        assert_non_null(text);
+        assert_int_equal(count_lines(text), 10);
+        free(text);
+    }
+    fault.fd_limit = 0;
     sink_close();
 }
 
@@ -1512,21 +1578,22 @@ static void fallback_stderr(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        TEST(time_daily_utc),         TEST(time_hourly),
-        TEST(time_local_spring),      TEST(time_local_gap),
-        TEST(time_local_fall),        TEST(time_local_repeat),
-        TEST(time_clock_back),        TEST(time_idle_flush),
-        TEST(time_empty_file),        TEST(time_first_open),
-        TEST(time_same_period),       TEST(retention_keep),
-        TEST(retention_age),          TEST(retention_bytes),
-        TEST(retention_decoys),       TEST(retention_shared_folder),
-        TEST(compress_zstd),          TEST(compress_gzip),
-        TEST(compress_none),          TEST(compress_queue),
-        TEST(compress_leftovers),     TEST(rename_fails),
-        TEST(same_stamp_newest_kept), TEST(rename_retry_rate),
-        TEST(rename_fails_time),      TEST(spool_write_fails),
-        TEST(spool_open_fails),       TEST(spool_full),
-        TEST(spool_close_fails),      TEST(fallback_stderr),
+        TEST(time_daily_utc),     TEST(time_hourly),
+        TEST(time_local_spring),  TEST(time_local_gap),
+        TEST(time_local_fall),    TEST(time_local_repeat),
+        TEST(time_clock_back),    TEST(time_idle_flush),
+        TEST(time_empty_file),    TEST(time_first_open),
+        TEST(time_same_period),   TEST(retention_keep),
+        TEST(retention_age),      TEST(retention_bytes),
+        TEST(retention_decoys),   TEST(retention_shared_folder),
+        TEST(compress_zstd),      TEST(compress_gzip),
+        TEST(compress_none),      TEST(compress_queue),
+        TEST(compress_leftovers), TEST(compress_retried),
+        TEST(rename_fails),       TEST(same_stamp_newest_kept),
+        TEST(emfile_closes_idle), TEST(rename_retry_rate),
+        TEST(rename_fails_time),  TEST(spool_write_fails),
+        TEST(spool_open_fails),   TEST(spool_full),
+        TEST(spool_close_fails),  TEST(fallback_stderr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
