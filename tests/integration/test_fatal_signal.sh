@@ -8,9 +8,11 @@
 
 count=10000
 helper=$TL_BIN/tests/crash_after_logging
-# An ASan build would report the crash itself and exit 1: leave the fatal
-# signals to the handler under test.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0"
+# A sanitizer build would report the crash itself and exit non-zero: leave
+# the fatal signals to the handler under test.
+handle_none=handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}$handle_none"
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}$handle_none"
 
 write_config "$tmp/tl.yaml" "$tmp/log" "$tmp/audit.db"
 
@@ -41,7 +43,7 @@ check_crash() {
 
 # A second thread logs, then writes through NULL. The kernel writes a
 # core file into the working folder when core_pattern is a plain name,
-# unless AddressSanitizer turned core dumps off.
+# unless a sanitizer (ASan, TSan) turned core dumps off.
 ulimit -c unlimited 2>/dev/null || ulimit -c 0
 run_crash null 2000 null
 check_crash null
@@ -52,6 +54,8 @@ check_exactly_once "$tmp/log/null" "$count"
 pattern=$(cat /proc/sys/kernel/core_pattern)
 if grep -q __asan_init "$helper"; then
     echo "null: core file not checked (AddressSanitizer build)"
+elif grep -q __tsan_init "$helper"; then
+    echo "null: core file not checked (ThreadSanitizer build)"
 elif [ "$(ulimit -c)" = unlimited ] && [ "${pattern#|}" = "$pattern" ] &&
     [ "${pattern#/}" = "$pattern" ]; then
     ls "$tmp/null" | grep -q '^core' ||

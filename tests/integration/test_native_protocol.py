@@ -76,13 +76,14 @@ daemon:
         return code
 
     def records(self, tenant):
-        """Return the records in tenant's file. The "_system" file contains
-        the daemon's own."""
+        """Return the complete records in tenant's file (a last line
+        without its newline is a write in progress). The "_system" file
+        contains the daemon's own."""
         path = os.path.join(self.logs, tenant, "app.log")
         if not os.path.exists(path):
             return []
         with open(path) as f:
-            return [json.loads(line) for line in f]
+            return [json.loads(line) for line in f if line.endswith("\n")]
 
 
 class Peer:
