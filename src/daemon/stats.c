@@ -69,6 +69,7 @@ static void sink_counters(const struct tl__daemon *d, counter_fn fn, void *user,
     int i;
 
     fn(user, "sink_written", atomic_load(&s->written));
+    fn(user, "sink_write_failed", atomic_load(&s->write_failed));
     fn(user, "sink_write_errors", atomic_load(&s->write_errors));
     fn(user, "sink_fallback", atomic_load(&s->fallback));
     fn(user, "sink_tenant_invalid", atomic_load(&s->tenant_invalid));

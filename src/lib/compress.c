@@ -457,6 +457,14 @@ int tl__compress_step(struct tl__compress_job *job, size_t budget)
     return 1;
 }
 
+void tl__compress_forget(struct tl__compress_job *job)
+{
+    if (job != NULL) {
+        job->tmp_exists = false; /* the parent's to finish or remove */
+        tl__compress_free(job);
+    }
+}
+
 void tl__compress_free(struct tl__compress_job *job)
 {
     if (job == NULL) {

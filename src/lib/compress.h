@@ -42,4 +42,9 @@ const char *tl__compress_path(const struct tl__compress_job *job);
  * renamed into place. */
 void tl__compress_free(struct tl__compress_job *job);
 
+/* Frees a job inherited across fork(): closes the child's copies of its
+ * descriptors and leaves the temporary to the parent, whose job goes on
+ * with the same open files. */
+void tl__compress_forget(struct tl__compress_job *job);
+
 #endif

@@ -217,15 +217,21 @@ int tl__rotated_list(const char *dir, const char *base,
     return 0;
 }
 
-/* Returns the highest index that a rotated file of path with this stamp
- * has, in any form, or 0 when there is none, or a negated errno. */
-static long stamp_index_max(const char *path, const char *stamp)
+/* Returns the time, in nanoseconds since the epoch with microseconds
+ * kept, that the stamp at s stands for. */
+static int64_t stamp_ns(const char *s)
+{
+    return stamp_seconds(s) * 1000000000 + (int64_t)digits_at(s + 16, 6) * 1000;
+}
+
+/* Sets *newest to the time of the newest rotated file of path, or to
+ * INT64_MIN when there is none. Returns 0 or a negated errno. */
+static int newest_rotation(const char *path, int64_t *newest)
 {
     const char *slash = strrchr(path, '/');
     struct tl__rotated *list = NULL;
     char dir[PATH_MAX];
-    long max = 0;
-    size_t n = 0, i;
+    size_t n = 0;
     int rc;
 
     if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
@@ -237,42 +243,43 @@ static long stamp_index_max(const char *path, const char *stamp)
     if (rc != 0) {
         return rc;
     }
-    for (i = 0; i < n; i++) {
-        if (strcmp(list[i].stamp, stamp) == 0 && list[i].index > max) {
-            max = list[i].index;
-        }
-    }
+    *newest = n > 0 ? stamp_ns(list[n - 1].stamp) : INT64_MIN;
     tl__rotated_free(list, n);
-    return max;
+    return 0;
 }
 
-/* Renames path to its rotated name. A later rotation with the same stamp
- * (a coarse or stepped clock) takes an index above every one in use, in
- * any form, so that it sorts as the newest and never joins the group of
- * an older compressed file. */
+/* Renames path to its rotated name. The stamp is the rotation time, or
+ * 1 us after the newest rotated file when the clock shows an earlier time
+ * (it stepped back, or is coarse), so that names sort in the order of
+ * the rotations and retention by count keeps the newest. */
 int tl__rotate_aside(const char *path, int64_t now_ns, char *to, size_t cap)
 {
-    time_t secs = (time_t)(now_ns / 1000000000);
+    int64_t newest, t = now_ns;
     char stamp[64];
+    struct stat st;
     struct tm tm;
-    long index;
-    int len;
+    time_t secs;
+    int len, rc;
 
+    rc = newest_rotation(path, &newest);
+    if (rc != 0) {
+        return rc;
+    }
+    t -= t % 1000; /* stamps have microseconds */
+    if (newest != INT64_MIN && t <= newest) {
+        t = newest + 1000;
+    }
+    secs = (time_t)(t / 1000000000);
     gmtime_r(&secs, &tm);
     snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02d.%06ldZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (long)(now_ns % 1000000000 / 1000));
-    index = stamp_index_max(path, stamp);
-    if (index < 0) {
-        return (int)index;
-    }
-    if (index >= SUFFIX_MAX) {
-        return -EEXIST;
-    }
-    len = index == 0 ? snprintf(to, cap, "%s.%s", path, stamp)
-                     : snprintf(to, cap, "%s.%s-%ld", path, stamp, index + 1);
+             tm.tm_min, tm.tm_sec, (long)(t % 1000000000 / 1000));
+    len = snprintf(to, cap, "%s.%s", path, stamp);
     if (len < 0 || (size_t)len >= cap) {
         return -ENAMETOOLONG;
+    }
+    if (tl__sys->lstat(to, &st) == 0) {
+        return -EEXIST; /* newer than every rotated file: not expected */
     }
     return tl__sys->rename(path, to) == 0 ? 0 : -errno;
 }
@@ -298,7 +305,7 @@ void tl__retention_plan(struct tl__rotated *list, size_t n,
 {
     uint64_t total = 0;
     size_t end = n, first, i, count = 0;
-    bool doom, over_bytes = false;
+    bool doom, waiting, over_bytes = false;
 
     while (end > 0) {
         first = end - 1;
@@ -307,10 +314,19 @@ void tl__retention_plan(struct tl__rotated *list, size_t n,
             first--;
         }
         count++;
-        total += group_bytes(list, first, end);
+        /* A file still waiting for compression has no final size yet: it
+         * neither counts toward max_total_bytes nor goes for it. */
+        waiting = c->compress != TL__COMPRESS_NONE;
+        for (i = first; i < end; i++) {
+            waiting =
+                waiting && (list[i].comp == TL__COMPRESS_NONE || list[i].tmp);
+        }
+        if (!waiting) {
+            total += group_bytes(list, first, end);
+        }
         over_bytes = over_bytes ||
                      (c->max_total_bytes > 0 && total > c->max_total_bytes);
-        doom = (c->keep > 0 && count > c->keep) || over_bytes ||
+        doom = (c->keep > 0 && count > c->keep) || (over_bytes && !waiting) ||
                (c->max_age_s > 0 && now_s - list[first].stamp_s > c->max_age_s);
         for (i = first; i < end; i++) {
             list[i].doomed = doom && !list[i].tmp;

@@ -52,7 +52,9 @@ int tl__rotate_aside(const char *path, int64_t now_ns, char *to, size_t cap);
  * the retention of c removes at time now_s: beyond the newest keep,
  * older than max_age_s, or past max_total_bytes counted from the newest.
  * The forms of one rotated file count once and share a fate; temporaries
- * count for nothing and are never doomed.
+ * count for nothing and are never doomed. When c compresses, a file not
+ * compressed yet does not count toward max_total_bytes and is not doomed
+ * by it.
  */
 void tl__retention_plan(struct tl__rotated *list, size_t n,
                         const struct tl__sink_conf *c, int64_t now_s);

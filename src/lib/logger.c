@@ -551,6 +551,7 @@ static void fork_child(void)
     }
     tl__queue_after_fork(&lg->queue);
     drop_parent_items(&lg->queue);
+    tl__sinks_after_fork(&lg->sinks);
     /* NOTE: the parent's SQLite handle is leaked, not closed: closing it
      * in the child could disturb the parent's locks on the database. */
     lg->audit = NULL;

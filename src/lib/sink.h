@@ -84,6 +84,10 @@ struct tl__sink_ops {
     /* Returns true while the sink is in the middle of work that later
      * calls of flush continue (a compression); NULL when it never is. */
     bool (*pending)(const struct tl__sink *s);
+    /* In a fork() child: drops the work the sink deferred (spooled
+     * records, compressions), which stays the parent's to finish, without
+     * touching the parent's files. NULL when it defers nothing. */
+    void (*after_fork)(struct tl__sink *s);
     /* Writes what the sink deferred (a spool), whatever its backoff, or
      * gives it to stderr; NULL when it defers nothing. */
     void (*finish)(struct tl__sink *s);
@@ -131,6 +135,10 @@ void tl__sinks_reopen(struct tl__sinks *set);
  * reports the suppressed failure count: the owner calls it before it
  * reads the counters one last time. tl__sinks_close does it too. */
 void tl__sinks_finish(struct tl__sinks *set);
+
+/* Calls each sink's after_fork in a fork() child, so that parent and
+ * child never both write a spooled record or compress one file. */
+void tl__sinks_after_fork(struct tl__sinks *set);
 
 /* Applies each sink's fsync policy; the owner calls it after every batch
  * and when idle. A failed fsync is counted and reported like a failed

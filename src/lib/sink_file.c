@@ -76,7 +76,7 @@ struct open_file {
     int fail_err;          /* errno of the failure in progress, or 0 */
     int64_t retry_ns;      /* CLOCK_MONOTONIC time of the next attempt */
     int64_t backoff_ns;
-    size_t spooled; /* records of this file in the spool */
+    struct tl__spool_queue queue; /* records of this file in the spool */
 };
 
 /* Rotated files waiting for compression, oldest first. */
@@ -92,6 +92,7 @@ struct compress_queue {
     size_t n, cap;
     struct tl__compress_job *job; /* the one in progress, or NULL */
     unsigned yielded; /* flushes skipped for full batches in a row */
+    bool next_ready;  /* a job just ended and more files wait */
     int lock_fd;      /* flock on the job's source, or -1 */
 };
 
@@ -109,8 +110,10 @@ struct file_sink {
     struct compress_queue cq;
     size_t fd_cap;     /* files it may keep open after EMFILE; 0: FILES_MAX */
     int64_t fd_cap_ns; /* CLOCK_MONOTONIC time fd_cap was set */
-    char **scanned;    /* keys whose folder was cleaned up at first use */
-    size_t n_scanned;
+    /* Keys whose folder was cleaned up at first use: an open-addressing
+     * table of cap_scanned slots, n_scanned of them used. */
+    char **scanned;
+    size_t n_scanned, cap_scanned;
 };
 
 static int64_t mono_ns(void)
@@ -321,30 +324,19 @@ static const char *key_for(const struct tl__record *r)
 
 /* Spool and failure state */
 
-/* Sends the spooled records of key to stderr, for good. */
-static void spool_to_stderr(struct file_sink *f, const char *key)
+/* Sends the spooled records of of's file to stderr, for good. */
+static void spool_to_stderr(struct file_sink *f, struct open_file *of)
 {
-    struct tl__spooled *e;
+    const struct tl__spooled *e;
 
-    while ((e = tl__spool_first(&f->spool, key)) != NULL) {
+    while ((e = of->queue.head) != NULL) {
         if (tl__stderr_write(e->data, e->len) == 0) {
             atomic_fetch_add(&f->base.stats->fallback, 1);
         }
         atomic_fetch_add(&f->base.stats->spool_fallback, 1);
         atomic_fetch_sub(&f->base.stats->spool_depth, 1);
-        tl__spool_remove(&f->spool, e);
+        tl__spool_pop(&f->spool, &of->queue);
     }
-}
-
-static size_t spool_count(struct file_sink *f, const char *key)
-{
-    const struct tl__spooled *e;
-    size_t n = 0;
-
-    for (e = f->spool.head; e != NULL; e = e->next) {
-        n += strcmp(e->key, key) == 0;
-    }
-    return n;
 }
 
 /* Counts and reports a failure of op on of's file, and puts off the next
@@ -383,8 +375,7 @@ static int defer(struct file_sink *f, struct open_file *of, const char *data,
                  size_t len, int err)
 {
     if (f->base.conf->fallback == TL__FALLBACK_SPOOL &&
-        tl__spool_push(&f->spool, of->key, data, len) == 0) {
-        of->spooled++;
+        tl__spool_push(&f->spool, &of->queue, data, len) == 0) {
         atomic_fetch_add(&f->base.stats->spooled, 1);
         atomic_fetch_add(&f->base.stats->spool_depth, 1);
         return TL__SINK_SPOOLED;
@@ -404,8 +395,8 @@ static struct open_file *slot_for(struct file_sink *f, const char *key)
         if (strcmp(of->key, key) == 0) {
             return of;
         }
-        if (lru == NULL || (lru->spooled > 0 && of->spooled == 0) ||
-            ((lru->spooled > 0) == (of->spooled > 0) &&
+        if (lru == NULL || (lru->queue.count > 0 && of->queue.count == 0) ||
+            ((lru->queue.count > 0) == (of->queue.count > 0) &&
              of->last_use < lru->last_use)) {
             lru = of;
         }
@@ -415,13 +406,11 @@ static struct open_file *slot_for(struct file_sink *f, const char *key)
         lru->fd = -1;
     } else {
         file_close(f, lru);
-        spool_to_stderr(f, lru->key);
+        spool_to_stderr(f, lru);
     }
     memset(lru, 0, sizeof(*lru));
     lru->fd = -1;
     strcpy(lru->key, key);
-    lru->spooled =
-        f->base.conf->fallback == TL__FALLBACK_SPOOL ? spool_count(f, key) : 0;
     return lru;
 }
 
@@ -534,13 +523,16 @@ static const char *split_path(const char *path, char *dir, size_t cap)
     const char *slash = strrchr(path, '/');
     size_t len = slash != NULL ? (size_t)(slash - path) : 0;
 
-    if (len == 0 || len >= cap) {
+    if (slash == NULL || len >= cap) {
+        return NULL; /* never "/" in place of a folder too long */
+    }
+    if (len == 0) {
         snprintf(dir, cap, "/");
     } else {
         memcpy(dir, path, len);
         dir[len] = '\0';
     }
-    return slash != NULL ? slash + 1 : path;
+    return slash + 1;
 }
 
 /* Returns true when dir/name is the source of the compression running. */
@@ -556,6 +548,9 @@ static bool is_compressing(struct file_sink *f, const char *dir,
     }
     src = tl__compress_path(f->cq.job);
     base = split_path(src, sdir, sizeof(sdir));
+    if (base == NULL) {
+        return false;
+    }
     len = strlen(base);
     return strncmp(base, name, len) == 0 &&
            (name[len] == '\0' || name[len] == '.') && strcmp(sdir, dir) == 0;
@@ -574,9 +569,9 @@ static void prune(struct file_sink *f, const char *path)
     size_t n = 0, i;
     int rc;
 
-    rc = tl__rotated_list(dir, base, &list, &n);
+    rc = base != NULL ? tl__rotated_list(dir, base, &list, &n) : -ENAMETOOLONG;
     if (rc != 0) {
-        tl__sink_fail(&f->base, TL__OP_LIST, rc, dir, NULL);
+        tl__sink_fail(&f->base, TL__OP_LIST, rc, path, NULL);
         return;
     }
     tl__retention_plan(list, n, f->base.conf, real_s());
@@ -732,7 +727,7 @@ static bool cq_start(struct file_sink *f)
         if (tl__sys_now_ns(CLOCK_REALTIME) -
                 ((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) <
             QUIET_NS) {
-            return false;
+            break;
         }
         rc = lock_rotated(path, &q->lock_fd);
         if (rc == 1) {
@@ -748,6 +743,7 @@ static bool cq_start(struct file_sink *f)
             cq_pop(q); /* another process compresses it, or it is gone */
         }
     }
+    q->next_ready = false; /* until the next job ends */
     return q->job != NULL;
 }
 
@@ -786,29 +782,69 @@ static void cq_step(struct file_sink *f)
     } else {
         cq_failed(f, rc);
     }
+    q->next_ready = q->n > 0;
     prune(f, active);
 }
 
 /* Leftovers of earlier runs */
 
+/* FNV-1a of key, for the set of keys already scanned. */
+static size_t key_hash(const char *key)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (; *key != '\0'; key++) {
+        h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+    }
+    return (size_t)h;
+}
+
+/* Returns the slot of key in the open-addressing table of cap (a power
+ * of two) slots: where it is, or the empty one where it would go. */
+static char **scanned_slot(char **table, size_t cap, const char *key)
+{
+    size_t i = key_hash(key) & (cap - 1);
+
+    while (table[i] != NULL && strcmp(table[i], key) != 0) {
+        i = (i + 1) & (cap - 1);
+    }
+    return &table[i];
+}
+
+/* Doubles the table of scanned keys (at least 64 slots). */
+static bool scanned_grow(struct file_sink *f)
+{
+    size_t cap = f->cap_scanned ? f->cap_scanned * 2 : 64, i;
+    char **table = calloc(cap, sizeof(*table));
+
+    if (table == NULL) {
+        return false;
+    }
+    for (i = 0; i < f->cap_scanned; i++) {
+        if (f->scanned[i] != NULL) {
+            *scanned_slot(table, cap, f->scanned[i]) = f->scanned[i];
+        }
+    }
+    free(f->scanned);
+    f->scanned = table;
+    f->cap_scanned = cap;
+    return true;
+}
+
 /* Returns true the first time it sees key, remembering it. */
 static bool first_use(struct file_sink *f, const char *key)
 {
-    char **grown;
-    size_t i;
+    char **slot;
 
-    for (i = 0; i < f->n_scanned; i++) {
-        if (strcmp(f->scanned[i], key) == 0) {
-            return false;
-        }
-    }
-    grown = realloc(f->scanned, (f->n_scanned + 1) * sizeof(*grown));
-    if (grown == NULL) {
+    if (f->n_scanned * 2 >= f->cap_scanned && !scanned_grow(f)) {
         return false;
     }
-    f->scanned = grown;
-    f->scanned[f->n_scanned] = strdup(key);
-    if (f->scanned[f->n_scanned] == NULL) {
+    slot = scanned_slot(f->scanned, f->cap_scanned, key);
+    if (*slot != NULL) {
+        return false;
+    }
+    *slot = strdup(key);
+    if (*slot == NULL) {
         return false;
     }
     f->n_scanned++;
@@ -875,7 +911,7 @@ static void scan_once(struct file_sink *f, const char *key, const char *path)
     if (!first_use(f, key)) {
         return;
     }
-    rc = tl__rotated_list(dir, base, &list, &n);
+    rc = base != NULL ? tl__rotated_list(dir, base, &list, &n) : -ENAMETOOLONG;
     if (rc == 0) {
         for (first = 0; first < n; first = end) {
             end = first + 1;
@@ -934,10 +970,12 @@ static int rotate_locked(struct file_sink *f, struct open_file *of,
         if (errno != ENOENT && errno != ENOTDIR) {
             tl__sink_fail(&f->base, TL__OP_STAT, errno, path, NULL);
         }
-        return 0; /* gone, or unknown: reopen by path */
+        st.st_ino = 0; /* gone, or unknown */
     }
-    if (st.st_dev != of->dev || st.st_ino != of->ino) {
-        return 0; /* another process rotated it */
+    if (st.st_ino == 0 || st.st_dev != of->dev || st.st_ino != of->ino) {
+        /* Gone, or another process rotated it: the caller reopens. */
+        atomic_fetch_add(&f->base.stats->reopens, 1);
+        return 0;
     }
     rc = tl__rotate_aside(path, tl__sys_now_ns(CLOCK_REALTIME), to, sizeof(to));
     if (rc != 0) {
@@ -1118,8 +1156,8 @@ static int write_line(struct file_sink *f, struct open_file *of,
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        if (n < 0) {
-            int err = errno;
+        if (n <= 0) {
+            int err = n < 0 ? errno : EIO; /* 0 would loop forever */
 
             of->torn = of->torn || left < total;
             /* Reopen by path on the next record: the file may be gone. */
@@ -1144,17 +1182,15 @@ static int write_line(struct file_sink *f, struct open_file *of,
 /* Writes of's spooled records, oldest first, until one fails. */
 static int drain(struct file_sink *f, struct open_file *of)
 {
-    struct tl__spooled *e;
+    const struct tl__spooled *e;
     int rc;
 
-    while (of->spooled > 0 &&
-           (e = tl__spool_first(&f->spool, of->key)) != NULL) {
+    while ((e = of->queue.head) != NULL) {
         rc = write_line(f, of, e->data, e->len);
         if (rc != 0) {
             return rc;
         }
-        tl__spool_remove(&f->spool, e);
-        of->spooled--;
+        tl__spool_pop(&f->spool, &of->queue);
         atomic_fetch_add(&f->base.stats->spool_written, 1);
         atomic_fetch_sub(&f->base.stats->spool_depth, 1);
     }
@@ -1175,7 +1211,7 @@ static int file_write(struct tl__sink *s, const struct tl__record *r)
     }
     if (of->fail_err != 0 && mono_ns() < of->retry_ns) {
         rc = -of->fail_err; /* backing off: no system call */
-    } else if (of->spooled > 0) {
+    } else if (of->queue.count > 0) {
         rc = drain(f, of);
     }
     if (rc == 0) {
@@ -1233,7 +1269,7 @@ static void tend_files(struct file_sink *f)
         if (time_due(f, of)) {
             file_rotate(f, of);
         }
-        if (of->spooled > 0 && now >= of->retry_ns) {
+        if (of->queue.count > 0 && now >= of->retry_ns) {
             (void)drain(f, of);
         }
         if (ages && build_path(f, of->key) != NULL) {
@@ -1255,7 +1291,7 @@ static bool file_pending(const struct tl__sink *s)
 {
     const struct file_sink *f = (const struct file_sink *)s;
 
-    return f->cq.job != NULL;
+    return f->cq.job != NULL || f->cq.next_ready;
 }
 
 static void file_reopen(struct tl__sink *s)
@@ -1272,6 +1308,31 @@ static void file_reopen(struct tl__sink *s)
     }
 }
 
+/* In a fork() child: forgets the parent's compressions and spooled
+ * records. The parent finishes them; counted here, they would be written
+ * or compressed twice. */
+static void file_after_fork(struct tl__sink *s)
+{
+    struct file_sink *f = (struct file_sink *)s;
+    size_t i, n;
+
+    tl__compress_forget(f->cq.job);
+    f->cq.job = NULL;
+    if (f->cq.lock_fd >= 0) {
+        tl__sys->close(f->cq.lock_fd); /* the parent's flock stays */
+        f->cq.lock_fd = -1;
+    }
+    while (f->cq.n > 0) {
+        cq_pop(&f->cq);
+    }
+    for (i = 0; i < f->n_files; i++) {
+        n = f->files[i].queue.count;
+        tl__spool_clear(&f->spool, &f->files[i].queue);
+        atomic_fetch_sub(&f->base.stats->spooled, n);
+        atomic_fetch_sub(&f->base.stats->spool_depth, n);
+    }
+}
+
 /* Writes the spooled records of every file, whatever the backoff, and
  * sends those that still fail to stderr. */
 static void file_finish(struct tl__sink *s)
@@ -1282,9 +1343,9 @@ static void file_finish(struct tl__sink *s)
     for (i = 0; i < f->n_files; i++) {
         struct open_file *of = &f->files[i];
 
-        if (of->spooled > 0) {
+        if (of->queue.count > 0) {
             (void)drain(f, of);
-            spool_to_stderr(f, of->key);
+            spool_to_stderr(f, of);
         }
     }
 }
@@ -1303,11 +1364,10 @@ static void file_free(struct tl__sink *s)
         cq_pop(&f->cq);
     }
     free(f->cq.items);
-    for (i = 0; i < f->n_scanned; i++) {
+    for (i = 0; i < f->cap_scanned; i++) {
         free(f->scanned[i]);
     }
     free(f->scanned);
-    tl__spool_free(&f->spool);
     tl__buf_free(&f->path);
     tl__buf_free(&f->record);
     free(f->base_dir);
@@ -1320,6 +1380,7 @@ static const struct tl__sink_ops file_ops = {
     .flush = file_flush,
     .pending = file_pending,
     .finish = file_finish,
+    .after_fork = file_after_fork,
     .free = file_free,
 };
 

@@ -366,6 +366,19 @@ void tl__sinks_finish(struct tl__sinks *set)
     diag_flush(set);
 }
 
+void tl__sinks_after_fork(struct tl__sinks *set)
+{
+    size_t i;
+
+    for (i = 0; i < set->n; i++) {
+        struct tl__sink *s = set->items[i];
+
+        if (s->ops->after_fork != NULL) {
+            s->ops->after_fork(s);
+        }
+    }
+}
+
 void tl__sinks_close(struct tl__sinks *set)
 {
     size_t i;

@@ -11,13 +11,12 @@ void tl__spool_init(struct tl__spool *sp, size_t limit)
     sp->limit = limit;
 }
 
-int tl__spool_push(struct tl__spool *sp, const char *key, const char *data,
-                   size_t len)
+int tl__spool_push(struct tl__spool *sp, struct tl__spool_queue *q,
+                   const char *data, size_t len)
 {
     struct tl__spooled *e;
 
-    if (len > sp->limit || sp->bytes > sp->limit - len ||
-        strlen(key) >= sizeof(e->key)) {
+    if (len > sp->limit || sp->bytes > sp->limit - len) {
         return -ENOBUFS;
     }
     e = malloc(sizeof(*e) + len);
@@ -26,61 +25,36 @@ int tl__spool_push(struct tl__spool *sp, const char *key, const char *data,
     }
     e->next = NULL;
     e->len = len;
-    strcpy(e->key, key);
     memcpy(e->data, data, len);
-    if (sp->tail != NULL) {
-        sp->tail->next = e;
+    if (q->tail != NULL) {
+        q->tail->next = e;
     } else {
-        sp->head = e;
+        q->head = e;
     }
-    sp->tail = e;
+    q->tail = e;
+    q->count++;
     sp->bytes += len;
     sp->count++;
     return 0;
 }
 
-struct tl__spooled *tl__spool_first(struct tl__spool *sp, const char *key)
+void tl__spool_pop(struct tl__spool *sp, struct tl__spool_queue *q)
 {
-    struct tl__spooled *e;
+    struct tl__spooled *e = q->head;
 
-    for (e = sp->head; e != NULL; e = e->next) {
-        if (strcmp(e->key, key) == 0) {
-            return e;
-        }
+    q->head = e->next;
+    if (q->head == NULL) {
+        q->tail = NULL;
     }
-    return NULL;
-}
-
-void tl__spool_remove(struct tl__spool *sp, struct tl__spooled *e)
-{
-    struct tl__spooled *prev = NULL, *it;
-
-    for (it = sp->head; it != NULL && it != e; it = it->next) {
-        prev = it;
-    }
-    if (it == NULL) {
-        return;
-    }
-    if (prev != NULL) {
-        prev->next = e->next;
-    } else {
-        sp->head = e->next;
-    }
-    if (sp->tail == e) {
-        sp->tail = prev;
-    }
+    q->count--;
     sp->bytes -= e->len;
     sp->count--;
     free(e);
 }
 
-void tl__spool_free(struct tl__spool *sp)
+void tl__spool_clear(struct tl__spool *sp, struct tl__spool_queue *q)
 {
-    struct tl__spooled *e = sp->head, *next;
-
-    for (; e != NULL; e = next) {
-        next = e->next;
-        free(e);
+    while (q->head != NULL) {
+        tl__spool_pop(sp, q);
     }
-    memset(sp, 0, sizeof(*sp));
 }

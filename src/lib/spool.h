@@ -1,38 +1,40 @@
-/* A bounded in-memory spool of formatted records, in arrival order, each
- * tagged with the key (tenant) of the file it belongs to. A file sink
- * keeps records here while its file fails and writes them when it
- * recovers. Only the sink's owner thread touches it. */
+/* A bounded in-memory spool of formatted records. A file sink keeps one
+ * queue per open file, in arrival order, while that file fails, and
+ * writes it when the file recovers; one budget bounds all the queues of
+ * the sink. Only the sink's owner thread touches it. */
 #ifndef TL_LIB_SPOOL_H
 #define TL_LIB_SPOOL_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 struct tl__spooled {
     struct tl__spooled *next;
     size_t len;
-    char key[72];
     char data[]; /* len bytes, no terminator */
 };
 
-struct tl__spool {
+/* The records of one file, oldest first. */
+struct tl__spool_queue {
     struct tl__spooled *head, *tail;
+    size_t count;
+};
+
+/* The budget shared by a sink's queues. */
+struct tl__spool {
     size_t bytes, limit, count;
 };
 
 void tl__spool_init(struct tl__spool *sp, size_t limit);
 
-/* Appends a copy of data for key. Returns 0, or -ENOBUFS when it would
- * pass the limit, or -ENOMEM. */
-int tl__spool_push(struct tl__spool *sp, const char *key, const char *data,
-                   size_t len);
+/* Appends a copy of data to q. Returns 0, or -ENOBUFS when it would pass
+ * the limit of sp, or -ENOMEM. */
+int tl__spool_push(struct tl__spool *sp, struct tl__spool_queue *q,
+                   const char *data, size_t len);
 
-/* Returns the oldest record of key, or NULL. */
-struct tl__spooled *tl__spool_first(struct tl__spool *sp, const char *key);
+/* Removes and frees the oldest record of q, which must have one. */
+void tl__spool_pop(struct tl__spool *sp, struct tl__spool_queue *q);
 
-/* Removes and frees e, which is in sp. */
-void tl__spool_remove(struct tl__spool *sp, struct tl__spooled *e);
-
-void tl__spool_free(struct tl__spool *sp);
+/* Frees every record of q without writing it. */
+void tl__spool_clear(struct tl__spool *sp, struct tl__spool_queue *q);
 
 #endif

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -357,6 +358,9 @@ static void diag_count(void *user, const char *message)
     (void)user;
     (void)message;
     diags++;
+    if (getenv("TL_TEST_DIAG") != NULL) {
+        fprintf(stderr, "diag: %s\n", message);
+    }
 }
 
 /* Opens a set with one file sink "files" writing the path template
@@ -738,7 +742,8 @@ static void time_local_repeat(void **state)
 /* The clock steps back an hour right after a midnight rotation. The
  * sink takes the new time as it is: no rotation while the clock shows
  * the previous day, and a second rotation when it shows midnight again,
- * named with the same stamp plus "-2". No record is lost or repeated. */
+ * stamped 1 us after the first so that it sorts as the newer. No record
+ * is lost or repeated. */
 static void time_clock_back(void **state)
 {
     int64_t midnight = utc_ns(2026, 1, 11, 0, 0, 0);
@@ -764,7 +769,7 @@ static void time_clock_back(void **state)
     assert_int_equal(atomic_load(&stats.rotations), 2);
     assert_int_equal(rotated_count(), 2);
     assert_rotated(rotated_at, 1, "b", 1, 1);
-    assert_rotated(rotated_at, 2, "b", 2, 3);
+    assert_rotated(rotated_at + 1000, 1, "b", 2, 3);
     assert_active("b", 4, 4);
     sink_close();
 }
@@ -1174,7 +1179,9 @@ static void compress_queue(void **state)
             assert_true(n < 1000);
             assert_int_equal(log_run("q", n, n, 200), 0);
         }
-        rotated_name(name, sizeof(name), "app.log", fault.real_ns, i + 1, "");
+        /* The clock is frozen: each rotation is stamped 1 us later. */
+        rotated_name(name, sizeof(name), "app.log", fault.real_ns + i * 1000, 1,
+                     "");
         snprintf(rel[i], sizeof(rel[i]), "acme/%s", name);
         original[i] = file_text(rel[i]);
         assert_non_null(original[i]);
@@ -1287,9 +1294,8 @@ static void rename_fails(void **state)
     sink_close();
 }
 
-/* Rotations at one stamp (a frozen clock) take ever higher indexes, so
- * the newest sorts last and keep: 1 keeps it, even once the unsuffixed
- * name was pruned and is free again. */
+/* Rotations under a frozen clock are stamped 1 us apart, so the newest
+ * sorts last and keep: 1 keeps it. */
 static void same_stamp_newest_kept(void **state)
 {
     int64_t t = utc_ns(2026, 1, 12, 10, 0, 0);
@@ -1306,7 +1312,8 @@ static void same_stamp_newest_kept(void **state)
     rotations = (int)atomic_load(&stats.rotations);
     assert_true(rotations >= 3);
     assert_int_equal(rotated_count(), 1);
-    rotated_name(name, sizeof(name), "app.log", t, rotations, "");
+    rotated_name(name, sizeof(name), "app.log", t + (rotations - 1) * 1000, 1,
+                 "");
     snprintf(rel, sizeof(rel), "acme/%s", name);
     assert_int_equal(stat(at(path, sizeof(path), rel), &st), 0);
     sink_close();
@@ -1337,6 +1344,59 @@ static void emfile_closes_idle(void **state)
         free(text);
     }
     fault.fd_limit = 0;
+    sink_close();
+}
+
+/* max_total_bytes waits for compression: rotated files count with their
+ * compressed size, so 4 KiB files that compress well all stay under a
+ * 4 KiB limit instead of being deleted while still plain. */
+static void total_bytes_waits(void **state)
+{
+    int n = 0;
+
+    (void)state;
+    clock_set(real_now_ns(), NS);
+    sink_open("    max_bytes: 4096\n"
+              "    max_total_bytes: 4096\n"
+              "    compress: zstd\n");
+    while (atomic_load(&stats.rotations) < 3) {
+        n++;
+        assert_true(n < 1000);
+        assert_int_equal(log_run("w", n, n, 200), 0);
+    }
+    assert_int_equal(atomic_load(&stats.pruned), 0);
+    fault_advance(PAST_QUIET_NS);
+    flush_until_idle();
+    assert_int_equal(atomic_load(&stats.compressed), 3);
+    assert_int_equal(atomic_load(&stats.pruned), 0);
+    assert_int_equal(rotated_count(), 3);
+    sink_close();
+}
+
+/* Rotated files stamped in the future (written before the clock stepped
+ * back a year) do not make keep delete the new rotations: those are
+ * stamped after the newest, and the old ones go first. */
+static void clock_back_keeps_new(void **state)
+{
+    static const char *const future[] = {
+        "acme/app.log.20270101T000000.000000Z",
+        "acme/app.log.20270102T000000.000000Z",
+    };
+    int rotations;
+
+    (void)state;
+    file_sized(future[0], 100);
+    file_sized(future[1], 100);
+    clock_set(utc_ns(2026, 1, 12, 10, 0, 0), NS);
+    sink_open("    max_bytes: 4096\n"
+              "    keep: 2\n"
+              "    compress: none\n");
+    assert_int_equal(log_run("k", 1, 40, 600), 0);
+    rotations = (int)atomic_load(&stats.rotations);
+    assert_true(rotations >= 3);
+    assert_false(exists(future[0]));
+    assert_false(exists(future[1]));
+    assert_int_equal(rotated_count(), 2);
     sink_close();
 }
 
@@ -1393,6 +1453,45 @@ static void rename_fails_time(void **state)
  * without a system call in between, and once the fault is lifted a
  * flush writes them in order before newer records. Nothing reaches
  * stderr. */
+/* A fork() child forgets the parent's spool: after both have written,
+ * each spooled record is in the file once, written by the parent. */
+static void spool_fork_once(void **state)
+{
+    int status;
+    char *text;
+    pid_t pid;
+
+    (void)state;
+    sink_open(SPOOL);
+    fault_on("open", ENOSPC);
+    assert_int_equal(log_msg("acme", "f-1"), 0);
+    assert_int_equal(log_msg("acme", "f-2"), 0);
+    assert_int_equal(atomic_load(&stats.spool_depth), 2);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        tl__sinks_after_fork(&set);
+        fault_off();
+        fault_advance(PAST_BACKOFF_NS);
+        (void)log_msg("acme", "child-1");
+        tl__sinks_close(&set);
+        _exit(atomic_load(&stats.spool_depth) == 0 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    fault_off();
+    fault_advance(PAST_BACKOFF_NS);
+    tl__sinks_flush(&set);
+    assert_int_equal(log_msg("acme", "f-3"), 0);
+    text = file_text("acme/app.log");
+    assert_non_null(text);
+    assert_run(text, "f", 1, 3);
+    assert_int_equal(count_lines(text), 4); /* and the child's record */
+    free(text);
+    sink_close();
+}
+
 static void check_spool(const char *op)
 {
     unsigned long calls;
@@ -1590,10 +1689,12 @@ int main(void)
         TEST(compress_none),      TEST(compress_queue),
         TEST(compress_leftovers), TEST(compress_retried),
         TEST(rename_fails),       TEST(same_stamp_newest_kept),
-        TEST(emfile_closes_idle), TEST(rename_retry_rate),
-        TEST(rename_fails_time),  TEST(spool_write_fails),
-        TEST(spool_open_fails),   TEST(spool_full),
-        TEST(spool_close_fails),  TEST(fallback_stderr),
+        TEST(emfile_closes_idle), TEST(spool_fork_once),
+        TEST(total_bytes_waits),  TEST(clock_back_keeps_new),
+        TEST(rename_retry_rate),  TEST(rename_fails_time),
+        TEST(spool_write_fails),  TEST(spool_open_fails),
+        TEST(spool_full),         TEST(spool_close_fails),
+        TEST(fallback_stderr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
