@@ -267,7 +267,10 @@ struct tl_sink_error {
 };
 
 /* Copies up to max failure counts per sink, operation and errno into
- * out; returns how many distinct ones were seen. */
+ * out; returns how many distinct ones were seen. Failures past the first
+ * 16 sink names or 256 combinations add up in one entry with sink
+ * "(other)", op "other" and err 0, so the counts always sum to
+ * write_errors. */
 TL_API size_t tl_sink_errors(struct tl_sink_error *out, size_t max);
 
 enum tl_outcome {

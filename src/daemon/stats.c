@@ -46,12 +46,12 @@ static void errno_label(struct tl__buf *b, int err)
 static void sink_errors(const struct tl__sink_stats *s, counter_fn fn,
                         void *user, struct tl__buf *key)
 {
-    struct tl_sink_error errs[TL__SINK_ERR_SLOTS];
+    struct tl_sink_error errs[TL__SINK_ERR_SLOTS + 1];
     size_t i, n;
 
     n = tl__sink_stats_errors((struct tl__sink_stats *)s, errs,
-                              TL__SINK_ERR_SLOTS);
-    for (i = 0; i < n && i < TL__SINK_ERR_SLOTS; i++) {
+                              TL__SINK_ERR_SLOTS + 1);
+    for (i = 0; i < n && i <= TL__SINK_ERR_SLOTS; i++) {
         tl__buf_reset(key);
         tl__buf_adds(key, "sink_errors{sink=\"");
         label_escape(key, errs[i].sink);

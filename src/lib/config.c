@@ -1267,6 +1267,74 @@ static int check_sink_unique(struct parse *p, yaml_node_t *list, size_t i)
     return 0;
 }
 
+/* Writes sink c's file template, base and path joined, to out (cap
+ * bytes): absolute, without "./" or a trailing "/" in the base. */
+static void file_template(const struct tl__sink_conf *c, char *out, size_t cap)
+{
+    char cwd[PATH_MAX] = "";
+    const char *base = c->base;
+    size_t len;
+
+    if (base[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL) {
+        cwd[0] = '\0';
+    }
+    while (strncmp(base, "./", 2) == 0) {
+        base += 2;
+    }
+    len = strlen(base);
+    while (len > 1 && base[len - 1] == '/') {
+        len--;
+    }
+    snprintf(out, cap, "%s%s%.*s/%s", cwd, cwd[0] != '\0' ? "/" : "", (int)len,
+             base, c->path);
+}
+
+/* Returns true when b starts with a followed by sep. */
+static bool extends(const char *a, const char *b, char sep)
+{
+    size_t n = strlen(a);
+
+    return strncmp(a, b, n) == 0 && b[n] == sep;
+}
+
+/* Rejects file sink i when its files could be those of an earlier file
+ * sink: the same file, one's rotated file or lock ("<file>.<anything>"),
+ * or one's file used as the other's folder. Retention would then delete
+ * the other's files. Templates are compared as written: two that meet
+ * only for some tenant ids are not found. */
+static int check_sink_files(struct parse *p, yaml_node_t *list, size_t i)
+{
+    const struct tl__sink_conf *sinks = p->cfg->sinks;
+    char mine[2 * PATH_MAX], other[2 * PATH_MAX];
+    const char *why = NULL;
+    size_t j;
+
+    if (sinks[i].type != TL__SINK_FILE) {
+        return 0;
+    }
+    file_template(&sinks[i], mine, sizeof(mine));
+    for (j = 0; j < i && why == NULL; j++) {
+        if (sinks[j].type != TL__SINK_FILE) {
+            continue;
+        }
+        file_template(&sinks[j], other, sizeof(other));
+        if (strcmp(mine, other) == 0) {
+            why = "writes the same files as";
+        } else if (extends(mine, other, '.') || extends(other, mine, '.')) {
+            why = "writes files named like the rotated files or lock of";
+        } else if (extends(mine, other, '/') || extends(other, mine, '/')) {
+            why = "has paths that run through the files of";
+        }
+    }
+    if (why == NULL) {
+        return 0;
+    }
+    return fail(p, find_value(p, list_item(p, list, i), "path"),
+                "sink \"%s\" %s sink \"%s\" (%s); give each file sink "
+                "its own file names",
+                sinks[i].name, why, sinks[j - 1].name, mine);
+}
+
 static int set_sinks(struct parse *p, yaml_node_t *value, void *obj)
 {
     struct tl__config *cfg = obj;
@@ -1293,6 +1361,9 @@ static int set_sinks(struct parse *p, yaml_node_t *value, void *obj)
         rc = parse_sink(p, list_item(p, value, i), &cfg->sinks[i]);
         if (rc == 0) {
             rc = check_sink_unique(p, value, i);
+        }
+        if (rc == 0) {
+            rc = check_sink_files(p, value, i);
         }
     }
     return rc;

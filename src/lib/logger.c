@@ -529,11 +529,26 @@ static void drop_parent_items(struct tl__queue *q)
 
         if (item->kind == TL__ITEM_RECORD) {
             free(item->ptr);
-            atomic_fetch_add(&counters.dequeued, 1);
         }
         q->head = (q->head + 1) % q->cap;
         q->count--;
     }
+}
+
+/* Makes the child's copy of the counters hold only what the parent had
+ * written. Records it had enqueued but not written (queued, or in the
+ * batch its writer took) were never submitted here: the parent counts
+ * and writes them. A record pushed and written but not yet counted by
+ * its producer, whose count the fork cut off, counts as enqueued. */
+static void forget_parent_records(void)
+{
+    uint64_t enqueued = atomic_load(&counters.enqueued);
+    uint64_t dequeued = atomic_load(&counters.dequeued);
+
+    if (enqueued > dequeued) {
+        atomic_fetch_sub(&counters.submitted, enqueued - dequeued);
+    }
+    atomic_store(&counters.enqueued, dequeued);
 }
 
 /* Runs in the child after fork(): new locks, an empty queue, no audit
@@ -551,6 +566,7 @@ static void fork_child(void)
     }
     tl__queue_after_fork(&lg->queue);
     drop_parent_items(&lg->queue);
+    forget_parent_records();
     tl__sinks_after_fork(&lg->sinks);
     /* NOTE: the parent's SQLite handle is leaked, not closed: closing it
      * in the child could disturb the parent's locks on the database. */

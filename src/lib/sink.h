@@ -14,7 +14,7 @@
 
 #define TL__ERRNO_SLOTS 16
 #define TL__SINK_NAMES_MAX 16
-#define TL__SINK_ERR_SLOTS 64
+#define TL__SINK_ERR_SLOTS 256
 
 /* What a sink was doing when a system call failed. */
 enum tl__sink_op {
@@ -62,6 +62,8 @@ struct tl__sink_stats {
      * (name index + 1) << 40 | op << 32 | errno, 0 when free. */
     _Atomic uint64_t err_keys[TL__SINK_ERR_SLOTS];
     _Atomic uint64_t err_counts[TL__SINK_ERR_SLOTS];
+    /* Failures that fit no slot, or whose sink name did not fit. */
+    _Atomic uint64_t err_other;
 };
 
 struct tl__sink;

@@ -256,7 +256,10 @@ static bool ends_torn(struct file_sink *f, const char *path)
 
     fd = tl__sys->open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
     if (fd < 0) {
-        tl__sink_fail(&f->base, TL__OP_OPEN, errno, path, NULL);
+        /* ENOENT: renamed since it was opened; the path check follows. */
+        if (errno != ENOENT) {
+            tl__sink_fail(&f->base, TL__OP_OPEN, errno, path, NULL);
+        }
         return false;
     }
     if (last_byte(f, fd, path, &before) != '\n') {

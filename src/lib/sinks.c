@@ -101,8 +101,9 @@ const char *tl__sink_op_name(enum tl__sink_op op)
     return "?";
 }
 
-/* Adds one to the slot of key in keys/counts, claiming a free one. */
-static void count_key(_Atomic uint64_t *keys, _Atomic uint64_t *counts,
+/* Adds one to the slot of key in keys/counts, claiming a free one.
+ * Returns false when every slot holds another key. */
+static bool count_key(_Atomic uint64_t *keys, _Atomic uint64_t *counts,
                       size_t n, uint64_t key)
 {
     uint64_t expected;
@@ -114,9 +115,10 @@ static void count_key(_Atomic uint64_t *keys, _Atomic uint64_t *counts,
             atomic_compare_exchange_strong(&keys[i], &expected, key) ||
             expected == key) {
             atomic_fetch_add(&counts[i], 1);
-            return;
+            return true;
         }
     }
+    return false;
 }
 
 static void count_errno(struct tl__sink_stats *stats, int err)
@@ -173,6 +175,15 @@ size_t tl__sink_stats_errors(struct tl__sink_stats *stats,
             out[n].op = tl__sink_op_name((enum tl__sink_op)(key >> 32 & 0xff));
             out[n].err = (int)(key & 0xffffffff);
             out[n].count = atomic_load(&stats->err_counts[i]);
+        }
+        n++;
+    }
+    if (atomic_load(&stats->err_other) > 0) {
+        if (n < max) {
+            snprintf(out[n].sink, sizeof(out[n].sink), "(other)");
+            out[n].op = "other";
+            out[n].err = 0;
+            out[n].count = atomic_load(&stats->err_other);
         }
         n++;
     }
@@ -247,10 +258,11 @@ void tl__sink_fail(struct tl__sink *s, enum tl__sink_op op, int err,
     }
     atomic_fetch_add(&st->write_errors, 1);
     count_errno(st, err);
-    if (s->name_index >= 0) {
-        key = (uint64_t)(s->name_index + 1) << 40 | (uint64_t)op << 32 |
-              (uint32_t)err;
-        count_key(st->err_keys, st->err_counts, TL__SINK_ERR_SLOTS, key);
+    key = (uint64_t)(s->name_index + 1) << 40 | (uint64_t)op << 32 |
+          (uint32_t)err;
+    if (s->name_index < 0 ||
+        !count_key(st->err_keys, st->err_counts, TL__SINK_ERR_SLOTS, key)) {
+        atomic_fetch_add(&st->err_other, 1);
     }
     if (s->set == NULL || !diag_allowed(s->set)) {
         return;

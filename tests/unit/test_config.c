@@ -734,6 +734,37 @@ static void error_path_tenant_last(void **state)
                      "with {tenant}-1,");
 }
 
+/* check_sink_pair: a sink "a" at {tenant}/app.log and a sink "b" under
+ * the same base at path_b, which must fail with want after "b". */
+static void check_sink_pair(const char *path_b, const char *want)
+{
+    char yaml[512], full[512];
+
+    snprintf(yaml, sizeof(yaml),
+             "sinks:\n"
+             "  - {name: a, type: file, base: /x, path: \"{tenant}/app.log\"}\n"
+             "  - name: b\n"
+             "    type: file\n"
+             "    base: /x/\n"
+             "    path: \"%s\"\n",
+             path_b);
+    snprintf(full, sizeof(full), "%s:6:11: sink \"b\" %s", NAME, want);
+    check_error(yaml, full);
+}
+
+static void error_sinks_overlap(void **state)
+{
+    (void)state;
+    check_sink_pair("{tenant}/app.log", "writes the same files as sink \"a\"");
+    check_sink_pair("{tenant}/app.log.20000101T000000.000000Z",
+                    "writes files named like the rotated files or lock of "
+                    "sink \"a\"");
+    check_sink_pair("{tenant}/app.log.lock",
+                    "writes files named like the rotated files or lock of");
+    check_sink_pair("{tenant}/app.log/x.log",
+                    "has paths that run through the files of sink \"a\"");
+}
+
 static void path_tenant_suffix_ok(void **state)
 {
     struct tl__config *cfg = NULL;
@@ -1132,6 +1163,7 @@ int main(void)
         cmocka_unit_test(error_path_absolute),
         cmocka_unit_test(error_path_tenant_last),
         cmocka_unit_test(path_tenant_suffix_ok),
+        cmocka_unit_test(error_sinks_overlap),
         cmocka_unit_test(error_path_dotdot),
         cmocka_unit_test(error_path_empty_part),
         cmocka_unit_test(error_path_placeholder),
