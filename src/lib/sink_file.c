@@ -108,6 +108,7 @@ struct file_sink {
     int64_t retained_ns;   /* CLOCK_MONOTONIC time of the last age pass */
     struct tl__spool spool;
     struct compress_queue cq;
+    size_t mkdir_len;  /* length of the folder whose mkdir failed last */
     size_t fd_cap;     /* files it may keep open after EMFILE; 0: FILES_MAX */
     int64_t fd_cap_ns; /* CLOCK_MONOTONIC time fd_cap was set */
     /* Keys whose folder was cleaned up at first use: an open-addressing
@@ -202,7 +203,7 @@ static void file_close(struct file_sink *f, struct open_file *of)
 }
 
 /* Creates every missing folder above the file at path. */
-static int make_parents(char *path)
+static int make_parents(char *path, size_t *failed_len)
 {
     char *slash;
     int result = 0;
@@ -211,6 +212,7 @@ static int make_parents(char *path)
         *slash = '\0';
         if (tl__sys->mkdir(path, 0750) != 0 && errno != EEXIST) {
             result = -errno;
+            *failed_len = (size_t)(slash - path); /* the folder that failed */
         }
         *slash = '/';
         if (result != 0) {
@@ -307,7 +309,7 @@ static int open_path(struct file_sink *f, char *path, bool *torn,
     *op = TL__OP_OPEN;
     fd = tl__sys->open(path, flags, 0640);
     if (fd < 0 && errno == ENOENT) {
-        result = make_parents(path);
+        result = make_parents(path, &f->mkdir_len);
         if (result != 0) {
             *op = TL__OP_MKDIR;
             return result;
@@ -350,10 +352,20 @@ static void file_failed(struct file_sink *f, struct open_file *of,
 {
     bool spool = f->base.conf->fallback == TL__FALLBACK_SPOOL;
 
-    report(f, op, err, of->key,
-           of->fail_err != 0 ? NULL
-           : spool           ? "records kept in memory until it recovers"
-                             : "records sent to stderr until it recovers");
+    const char *then = of->fail_err != 0 ? NULL
+                       : spool ? "records kept in memory until it recovers"
+                               : "records sent to stderr until it recovers";
+    struct tl__buf b;
+
+    tl__buf_init(&b);
+    if (op == TL__OP_MKDIR && path_into(f, &b, of->key) != NULL &&
+        f->mkdir_len < b.len) {
+        b.data[f->mkdir_len] = '\0'; /* name the folder, not the file */
+        tl__sink_fail(&f->base, op, err, b.data, then);
+    } else {
+        report(f, op, err, of->key, then);
+    }
+    tl__buf_free(&b);
     of->fail_err = err < 0 ? -err : err;
     of->backoff_ns = of->backoff_ns == 0 ? BACKOFF_MIN_NS : of->backoff_ns * 2;
     if (of->backoff_ns > BACKOFF_MAX_NS) {
