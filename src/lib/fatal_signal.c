@@ -141,6 +141,11 @@ static void report_and_drain(int sig, int drain_ms, int64_t deadline_ns)
         tl_log_emergency(TL_CRIT, m.text);
         return;
     }
+    if (backlog == 0) {
+        msg_str(&m, ": no queued records");
+        tl_log_emergency(TL_CRIT, m.text);
+        return;
+    }
     msg_str(&m, ": waiting up to ");
     msg_u64(&m, (uint64_t)drain_ms);
     msg_str(&m, " ms for the writer thread to write ");
