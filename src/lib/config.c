@@ -1,6 +1,7 @@
 /* Configuration parser: YAML text (libyaml document API) into struct
  * tl__config. Each error names the file, line and column, and the fix. */
 #include "config.h"
+#include "overlap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1267,72 +1268,53 @@ static int check_sink_unique(struct parse *p, yaml_node_t *list, size_t i)
     return 0;
 }
 
-/* Writes sink c's file template, base and path joined, to out (cap
- * bytes): absolute, without "./" or a trailing "/" in the base. */
+/* Writes sink c's file template, its base resolved and its path
+ * joined, to out (cap bytes). */
 static void file_template(const struct tl__sink_conf *c, char *out, size_t cap)
 {
-    char cwd[PATH_MAX] = "";
-    const char *base = c->base;
-    size_t len;
+    char base[PATH_MAX];
 
-    if (base[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL) {
-        cwd[0] = '\0';
+    if (tl__overlap_base(c->base, base, sizeof(base)) != 0) {
+        snprintf(base, sizeof(base), "%s", c->base);
     }
-    while (strncmp(base, "./", 2) == 0) {
-        base += 2;
-    }
-    len = strlen(base);
-    while (len > 1 && base[len - 1] == '/') {
-        len--;
-    }
-    snprintf(out, cap, "%s%s%.*s/%s", cwd, cwd[0] != '\0' ? "/" : "", (int)len,
-             base, c->path);
+    snprintf(out, cap, "%s%s%s", base,
+             base[0] != '\0' && base[strlen(base) - 1] == '/' ? "" : "/",
+             c->path);
 }
 
-/* Returns true when b starts with a followed by sep. */
-static bool extends(const char *a, const char *b, char sep)
-{
-    size_t n = strlen(a);
-
-    return strncmp(a, b, n) == 0 && b[n] == sep;
-}
-
-/* Rejects file sink i when its files could be those of an earlier file
- * sink: the same file, one's rotated file or lock ("<file>.<anything>"),
- * or one's file used as the other's folder. Retention would then delete
- * the other's files. Templates are compared as written: two that meet
- * only for some tenant ids are not found. */
+/* Rejects file sink i when its files could meet those of an earlier
+ * file sink (overlap.h): retention would then delete the other's files.
+ * Bases are compared after resolving ".", ".." and symbolic links. */
 static int check_sink_files(struct parse *p, yaml_node_t *list, size_t i)
 {
+    static const char *const why[] = {
+        [TL__OVERLAP_SAME] = "can write the same files as",
+        [TL__OVERLAP_ROTATED] =
+            "can write files named like the rotated files or lock of",
+        [TL__OVERLAP_FOLDER] = "has paths that can run through the files of",
+    };
     const struct tl__sink_conf *sinks = p->cfg->sinks;
     char mine[2 * PATH_MAX], other[2 * PATH_MAX];
-    const char *why = NULL;
+    enum tl__overlap o = TL__OVERLAP_NONE;
     size_t j;
 
     if (sinks[i].type != TL__SINK_FILE) {
         return 0;
     }
     file_template(&sinks[i], mine, sizeof(mine));
-    for (j = 0; j < i && why == NULL; j++) {
-        if (sinks[j].type != TL__SINK_FILE) {
-            continue;
-        }
-        file_template(&sinks[j], other, sizeof(other));
-        if (strcmp(mine, other) == 0) {
-            why = "writes the same files as";
-        } else if (extends(mine, other, '.') || extends(other, mine, '.')) {
-            why = "writes files named like the rotated files or lock of";
-        } else if (extends(mine, other, '/') || extends(other, mine, '/')) {
-            why = "has paths that run through the files of";
+    for (j = 0; j < i && o == TL__OVERLAP_NONE; j++) {
+        if (sinks[j].type == TL__SINK_FILE) {
+            file_template(&sinks[j], other, sizeof(other));
+            o = tl__overlap_check(mine, other);
         }
     }
-    if (why == NULL) {
+    if (o == TL__OVERLAP_NONE) {
         return 0;
     }
     return fail(p, find_value(p, list_item(p, list, i), "path"),
-                "sink \"%s\" %s sink \"%s\" (%s); give each file sink "
-                "its own file names",
-                sinks[i].name, why, sinks[j - 1].name, mine);
+                "sink \"%s\" %s sink \"%s\" (%s and %s); give each file "
+                "sink file names of its own",
+                sinks[i].name, why[o], sinks[j - 1].name, mine, other);
 }
 
 static int set_sinks(struct parse *p, yaml_node_t *value, void *obj)

@@ -13,6 +13,13 @@
 
 #define SUFFIX_DIGITS_MAX 9
 #define SUFFIX_MAX 1000
+/* How far ahead of the clock the newest rotated file's stamp may be for
+ * a rotation to follow it (a clock stepped back); further is an error of
+ * the clock that stamped it. */
+#define AHEAD_MAX_US 86400000000LL
+/* How long a rotated file may wait for compression before it counts
+ * toward max_total_bytes with its plain size. */
+#define WAIT_MAX_S 600
 
 /* Returns true when s starts with a stamp YYYYMMDDTHHMMSS.uuuuuuZ. */
 static bool is_stamp(const char *s)
@@ -219,14 +226,15 @@ int tl__rotated_list(const char *dir, const char *base,
 
 /* Returns the time, in nanoseconds since the epoch with microseconds
  * kept, that the stamp at s stands for. */
-static int64_t stamp_ns(const char *s)
+static int64_t stamp_us(const char *s)
 {
-    return stamp_seconds(s) * 1000000000 + (int64_t)digits_at(s + 16, 6) * 1000;
+    return stamp_seconds(s) * 1000000 + (int64_t)digits_at(s + 16, 6);
 }
 
-/* Sets *newest to the time of the newest rotated file of path, or to
+/* Sets *newest to the time (microseconds since the epoch) of the newest
+ * rotated file of path stamped at most AHEAD_MAX_US after now_us, or to
  * INT64_MIN when there is none. Returns 0 or a negated errno. */
-static int newest_rotation(const char *path, int64_t *newest)
+static int newest_rotation(const char *path, int64_t now_us, int64_t *newest)
 {
     const char *slash = strrchr(path, '/');
     struct tl__rotated *list = NULL;
@@ -243,43 +251,52 @@ static int newest_rotation(const char *path, int64_t *newest)
     if (rc != 0) {
         return rc;
     }
-    *newest = n > 0 ? stamp_ns(list[n - 1].stamp) : INT64_MIN;
+    *newest = INT64_MIN;
+    while (n > 0 && *newest == INT64_MIN) {
+        int64_t t = stamp_us(list[--n].stamp);
+
+        if (t - now_us <= AHEAD_MAX_US) {
+            *newest = t;
+        }
+        free(list[n].name);
+    }
     tl__rotated_free(list, n);
     return 0;
 }
 
 /* Renames path to its rotated name. The stamp is the rotation time, or
  * 1 us after the newest rotated file when the clock shows an earlier time
- * (it stepped back, or is coarse), so that names sort in the order of
- * the rotations and retention by count keeps the newest. */
+ * by at most AHEAD_MAX_US (it stepped back, or is coarse), so that names
+ * sort in the order of the rotations and retention by count keeps the
+ * newest. A file stamped further ahead is taken for a clock error, and
+ * the clock is used. */
 int tl__rotate_aside(const char *path, int64_t now_ns, char *to, size_t cap)
 {
-    int64_t newest, t = now_ns;
+    int64_t newest, t = now_ns / 1000;
     char stamp[64];
     struct stat st;
     struct tm tm;
     time_t secs;
     int len, rc;
 
-    rc = newest_rotation(path, &newest);
+    rc = newest_rotation(path, t, &newest);
     if (rc != 0) {
         return rc;
     }
-    t -= t % 1000; /* stamps have microseconds */
     if (newest != INT64_MIN && t <= newest) {
-        t = newest + 1000;
+        t = newest + 1;
     }
-    secs = (time_t)(t / 1000000000);
+    secs = (time_t)(t / 1000000);
     gmtime_r(&secs, &tm);
     snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02d.%06ldZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (long)(t % 1000000000 / 1000));
+             tm.tm_min, tm.tm_sec, (long)(t % 1000000));
     len = snprintf(to, cap, "%s.%s", path, stamp);
     if (len < 0 || (size_t)len >= cap) {
         return -ENAMETOOLONG;
     }
     if (tl__sys->lstat(to, &st) == 0) {
-        return -EEXIST; /* newer than every rotated file: not expected */
+        return -EEXIST; /* only after a clock error, within a microsecond */
     }
     return tl__sys->rename(path, to) == 0 ? 0 : -errno;
 }
@@ -300,12 +317,59 @@ static uint64_t group_bytes(const struct tl__rotated *list, size_t first,
     return bytes;
 }
 
-void tl__retention_plan(struct tl__rotated *list, size_t n,
-                        const struct tl__sink_conf *c, int64_t now_s)
+/* The running state of a retention plan, newest file first. */
+struct plan {
+    const struct tl__sink_conf *c;
+    int64_t now_s;
+    size_t count;
+    uint64_t total;
+    bool over_bytes;
+};
+
+/* Returns true when the group list[first..end) waits for compression: it
+ * has no final size yet. One rotated longer than WAIT_MAX_S ago counts
+ * with its plain size anyway, because processes that exit before they
+ * compress (compress.h) could otherwise fill the disk. */
+static bool waiting(const struct plan *pl, const struct tl__rotated *list,
+                    size_t first, size_t end)
 {
-    uint64_t total = 0;
-    size_t end = n, first, i, count = 0;
-    bool doom, waiting, over_bytes = false;
+    bool plain = pl->c->compress != TL__COMPRESS_NONE &&
+                 pl->now_s - list[first].stamp_s < WAIT_MAX_S;
+    size_t i;
+
+    for (i = first; i < end && plain; i++) {
+        plain = list[i].comp == TL__COMPRESS_NONE || list[i].tmp;
+    }
+    return plain;
+}
+
+/* Decides the fate of the group list[first..end), the next newest. */
+static void plan_group(struct plan *pl, struct tl__rotated *list, size_t first,
+                       size_t end)
+{
+    const struct tl__sink_conf *c = pl->c;
+    bool wait = waiting(pl, list, first, end), doom;
+    size_t i;
+
+    pl->count++;
+    if (!wait) {
+        pl->total += group_bytes(list, first, end);
+    }
+    pl->over_bytes = pl->over_bytes ||
+                     (c->max_total_bytes > 0 && pl->total > c->max_total_bytes);
+    doom = (c->keep > 0 && pl->count > c->keep) || (pl->over_bytes && !wait) ||
+           (c->max_age_s > 0 && pl->now_s - list[first].stamp_s > c->max_age_s);
+    for (i = first; i < end; i++) {
+        list[i].doomed = doom && !list[i].tmp;
+    }
+}
+
+/* Plans the groups stamped more than AHEAD_MAX_US after now (future
+ * true), or the others, newest first. */
+static void plan_pass(struct plan *pl, struct tl__rotated *list, size_t n,
+                      bool future)
+{
+    size_t end = n, first;
 
     while (end > 0) {
         first = end - 1;
@@ -313,24 +377,20 @@ void tl__retention_plan(struct tl__rotated *list, size_t n,
                tl__rotated_same(&list[first - 1], &list[end - 1])) {
             first--;
         }
-        count++;
-        /* A file still waiting for compression has no final size yet: it
-         * neither counts toward max_total_bytes nor goes for it. */
-        waiting = c->compress != TL__COMPRESS_NONE;
-        for (i = first; i < end; i++) {
-            waiting =
-                waiting && (list[i].comp == TL__COMPRESS_NONE || list[i].tmp);
-        }
-        if (!waiting) {
-            total += group_bytes(list, first, end);
-        }
-        over_bytes = over_bytes ||
-                     (c->max_total_bytes > 0 && total > c->max_total_bytes);
-        doom = (c->keep > 0 && count > c->keep) || (over_bytes && !waiting) ||
-               (c->max_age_s > 0 && now_s - list[first].stamp_s > c->max_age_s);
-        for (i = first; i < end; i++) {
-            list[i].doomed = doom && !list[i].tmp;
+        if ((list[first].stamp_s - pl->now_s > AHEAD_MAX_US / 1000000) ==
+            future) {
+            plan_group(pl, list, first, end);
         }
         end = first;
     }
+}
+
+void tl__retention_plan(struct tl__rotated *list, size_t n,
+                        const struct tl__sink_conf *c, int64_t now_s)
+{
+    struct plan pl = {c, now_s, 0, 0, false};
+
+    /* Files stamped by a clock that was far ahead count as the oldest. */
+    plan_pass(&pl, list, n, false);
+    plan_pass(&pl, list, n, true);
 }

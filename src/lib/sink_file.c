@@ -260,7 +260,8 @@ static bool ends_torn(struct file_sink *f, const char *path)
     if (fd < 0) {
         /* ENOENT: renamed since it was opened; the path check follows. */
         if (errno != ENOENT) {
-            tl__sink_fail(&f->base, TL__OP_OPEN, errno, path, NULL);
+            tl__sink_fail(&f->base, TL__OP_OPEN, errno, path,
+                          "the check for a torn last line was skipped");
         }
         return false;
     }

@@ -755,14 +755,45 @@ static void check_sink_pair(const char *path_b, const char *want)
 static void error_sinks_overlap(void **state)
 {
     (void)state;
-    check_sink_pair("{tenant}/app.log", "writes the same files as sink \"a\"");
+    check_sink_pair("{tenant}/app.log",
+                    "can write the same files as sink \"a\"");
     check_sink_pair("{tenant}/app.log.20000101T000000.000000Z",
-                    "writes files named like the rotated files or lock of "
-                    "sink \"a\"");
+                    "can write files named like the rotated files or lock "
+                    "of sink \"a\"");
     check_sink_pair("{tenant}/app.log.lock",
-                    "writes files named like the rotated files or lock of");
+                    "can write files named like the rotated files or lock");
+    check_sink_pair("acme/app.log.20000101T000000.000000Z-2.zst",
+                    "can write files named like the rotated files or lock");
+    check_sink_pair("_system/app.log", "can write the same files as");
     check_sink_pair("{tenant}/app.log/x.log",
-                    "has paths that run through the files of sink \"a\"");
+                    "has paths that can run through the files of sink \"a\"");
+    /* A tenant named app.log.err would have its folder there. */
+    check_sink_pair("app.log.err", "has paths that can run through the files");
+}
+
+/* Sinks whose file names only share a prefix are accepted. */
+static void sinks_apart_ok(void **state)
+{
+    static const char *const paths[] = {
+        "{tenant}/app.log.json", "{tenant}/audit.log", "{tenant}/app.err",
+        "{tenant}/app.log.d/x.log"};
+    struct tl__config *cfg = NULL;
+    char yaml[512], err[512];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        snprintf(yaml, sizeof(yaml),
+                 "sinks:\n"
+                 "  - {name: a, type: file, base: /x, path: "
+                 "\"{tenant}/app.log\"}\n"
+                 "  - {name: b, type: file, base: /x, path: \"%s\"}\n",
+                 paths[i]);
+        assert_int_equal(
+            tl__config_parse(yaml, strlen(yaml), NAME, &cfg, err, sizeof(err)),
+            0);
+        tl__config_free(cfg);
+    }
 }
 
 static void path_tenant_suffix_ok(void **state)
@@ -1164,6 +1195,7 @@ int main(void)
         cmocka_unit_test(error_path_tenant_last),
         cmocka_unit_test(path_tenant_suffix_ok),
         cmocka_unit_test(error_sinks_overlap),
+        cmocka_unit_test(sinks_apart_ok),
         cmocka_unit_test(error_path_dotdot),
         cmocka_unit_test(error_path_empty_part),
         cmocka_unit_test(error_path_placeholder),

@@ -1373,9 +1373,9 @@ static void total_bytes_waits(void **state)
     sink_close();
 }
 
-/* Rotated files stamped in the future (written before the clock stepped
- * back a year) do not make keep delete the new rotations: those are
- * stamped after the newest, and the old ones go first. */
+/* Rotated files stamped more than a day in the future (by a clock that
+ * was wrong) count as the oldest: keep deletes them before any new
+ * rotation, which the clock stamps. */
 static void clock_back_keeps_new(void **state)
 {
     static const char *const future[] = {
