@@ -1373,6 +1373,32 @@ static void total_bytes_waits(void **state)
     sink_close();
 }
 
+/* Plain rotated files left uncompressed for over 10 minutes (by
+ * processes that exited first) count toward max_total_bytes with their
+ * plain size, so they cannot fill the disk. */
+static void total_bytes_old_plain(void **state)
+{
+    static const char *const old[] = {
+        "acme/app.log.20260112T090000.000000Z",
+        "acme/app.log.20260112T091000.000000Z",
+        "acme/app.log.20260112T092000.000000Z",
+    };
+
+    (void)state;
+    file_sized(old[0], 3000);
+    file_sized(old[1], 3000);
+    file_sized(old[2], 3000);
+    clock_set(utc_ns(2026, 1, 12, 10, 0, 0), NS);
+    sink_open("    max_total_bytes: 4096\n"
+              "    compress: zstd\n");
+    assert_int_equal(log_msg("acme", "o-1"), 0);
+    assert_false(exists(old[0]));
+    assert_false(exists(old[1]));
+    assert_true(exists(old[2]));
+    assert_int_equal(atomic_load(&stats.pruned), 2);
+    sink_close();
+}
+
 /* Rotated files stamped more than a day in the future (by a clock that
  * was wrong) count as the oldest: keep deletes them before any new
  * rotation, which the clock stamps. */
@@ -1677,24 +1703,24 @@ static void fallback_stderr(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        TEST(time_daily_utc),     TEST(time_hourly),
-        TEST(time_local_spring),  TEST(time_local_gap),
-        TEST(time_local_fall),    TEST(time_local_repeat),
-        TEST(time_clock_back),    TEST(time_idle_flush),
-        TEST(time_empty_file),    TEST(time_first_open),
-        TEST(time_same_period),   TEST(retention_keep),
-        TEST(retention_age),      TEST(retention_bytes),
-        TEST(retention_decoys),   TEST(retention_shared_folder),
-        TEST(compress_zstd),      TEST(compress_gzip),
-        TEST(compress_none),      TEST(compress_queue),
-        TEST(compress_leftovers), TEST(compress_retried),
-        TEST(rename_fails),       TEST(same_stamp_newest_kept),
-        TEST(emfile_closes_idle), TEST(spool_fork_once),
-        TEST(total_bytes_waits),  TEST(clock_back_keeps_new),
-        TEST(rename_retry_rate),  TEST(rename_fails_time),
-        TEST(spool_write_fails),  TEST(spool_open_fails),
-        TEST(spool_full),         TEST(spool_close_fails),
-        TEST(fallback_stderr),
+        TEST(time_daily_utc),       TEST(time_hourly),
+        TEST(time_local_spring),    TEST(time_local_gap),
+        TEST(time_local_fall),      TEST(time_local_repeat),
+        TEST(time_clock_back),      TEST(time_idle_flush),
+        TEST(time_empty_file),      TEST(time_first_open),
+        TEST(time_same_period),     TEST(retention_keep),
+        TEST(retention_age),        TEST(retention_bytes),
+        TEST(retention_decoys),     TEST(retention_shared_folder),
+        TEST(compress_zstd),        TEST(compress_gzip),
+        TEST(compress_none),        TEST(compress_queue),
+        TEST(compress_leftovers),   TEST(compress_retried),
+        TEST(rename_fails),         TEST(same_stamp_newest_kept),
+        TEST(emfile_closes_idle),   TEST(spool_fork_once),
+        TEST(total_bytes_waits),    TEST(total_bytes_old_plain),
+        TEST(clock_back_keeps_new), TEST(rename_retry_rate),
+        TEST(rename_fails_time),    TEST(spool_write_fails),
+        TEST(spool_open_fails),     TEST(spool_full),
+        TEST(spool_close_fails),    TEST(fallback_stderr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
