@@ -37,8 +37,8 @@
 #define QUIET_NS 1000000000LL
 /* Compression per flush: steps of COMPRESS_STEP input bytes, at most
  * COMPRESS_STEPS of them and no more once COMPRESS_STEP_NS has passed,
- * so a batch never waits long. While batches come full, compression
- * yields: it runs at one flush in COMPRESS_BUSY_EVERY. */
+ * so the next batch waits for one step past 1 ms at most. While batches
+ * come full, compression runs at one flush in COMPRESS_BUSY_EVERY. */
 #define COMPRESS_STEP 65536
 #define COMPRESS_STEPS 4
 #define COMPRESS_STEP_NS 1000000LL
