@@ -785,6 +785,12 @@ static int check_component(struct parse *p, yaml_node_t *node, const char *c,
                     "every file must stay under base",
                     show(p, node));
     }
+    if (len == 1 && c[0] == '.') {
+        return fail(p, node,
+                    "path \"%s\" contains a \".\" component; remove it, "
+                    "so that each file has one spelling",
+                    show(p, node));
+    }
     for (i = 0; i < len; i++) {
         if (c[i] == '}') {
             return fail(p, node,

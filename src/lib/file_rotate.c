@@ -333,8 +333,9 @@ struct plan {
 static bool waiting(const struct plan *pl, const struct tl__rotated *list,
                     size_t first, size_t end)
 {
-    bool plain = pl->c->compress != TL__COMPRESS_NONE &&
-                 pl->now_s - list[first].stamp_s < WAIT_MAX_S;
+    int64_t age = pl->now_s - list[first].stamp_s;
+    bool plain =
+        pl->c->compress != TL__COMPRESS_NONE && age >= 0 && age < WAIT_MAX_S;
     size_t i;
 
     for (i = first; i < end && plain; i++) {

@@ -14,14 +14,17 @@
 #include "overlap.h"
 
 #define TEMPLATE_MAX 1024
-#define TENANT_CHARS                                                           \
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define TENANT_FIRST                                                           \
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#define TENANT_CHARS TENANT_FIRST "._-"
+/* Templates with more {tenant} than this are compared as text only. */
+#define HOLES_MAX 3
 
-/* One position of a pattern: a set of bytes, taken once, or any number
- * of times (star) including none. */
+/* One position of a pattern: a set of bytes, taken once, or at most
+ * once (opt), or any number of times (star) including none. */
 struct tok {
     uint8_t set[32];
-    bool star;
+    bool star, opt;
 };
 
 struct pat {
@@ -30,7 +33,10 @@ struct pat {
     bool oom;
 };
 
-static void pat_add(struct pat *p, const char *chars, bool any, bool star)
+/* Appends a position that takes a byte of chars (of any byte but NUL
+ * when any), once, at most once (opt) or any number of times (star). */
+static void pat_push(struct pat *p, const char *chars, bool any, bool star,
+                     bool opt)
 {
     struct tok *grown;
 
@@ -48,7 +54,13 @@ static void pat_add(struct pat *p, const char *chars, bool any, bool star)
     for (; !any && *chars != '\0'; chars++) {
         p->t[p->n].set[(uint8_t)*chars >> 3] |= (uint8_t)(1u << (*chars & 7));
     }
+    p->t[p->n].opt = opt;
     p->t[p->n++].star = star;
+}
+
+static void pat_add(struct pat *p, const char *chars, bool any, bool star)
+{
+    pat_push(p, chars, any, star, false);
 }
 
 /* Appends literal text, each byte a set of its own. */
@@ -70,8 +82,28 @@ static void pat_digits(struct pat *p, int n)
     }
 }
 
-/* Appends a template: {tenant} is one or more tenant characters. */
-static void pat_template(struct pat *p, const char *t)
+/* Appends what one {tenant} becomes in variant v: 0 a tenant id (a
+ * letter or digit, then up to 63 of TENANT_CHARS), 1 "_system", 2
+ * "_quarantine". */
+static void pat_tenant(struct pat *p, int v)
+{
+    int i;
+
+    if (v == 1) {
+        pat_text(p, "_system");
+    } else if (v == 2) {
+        pat_text(p, "_quarantine");
+    } else {
+        pat_add(p, TENANT_FIRST, false, false);
+        for (i = 0; i < 63; i++) {
+            pat_push(p, TENANT_CHARS, false, false, true);
+        }
+    }
+}
+
+/* Appends a template whose k-th {tenant} takes the variant that digit k
+ * of v, in base 3, names (pat_tenant). */
+static void pat_template(struct pat *p, const char *t, int v)
 {
     const char *hole;
     char *chunk;
@@ -84,11 +116,26 @@ static void pat_template(struct pat *p, const char *t)
         }
         pat_text(p, chunk);
         free(chunk);
-        pat_add(p, TENANT_CHARS, false, false);
-        pat_add(p, TENANT_CHARS, false, true);
+        pat_tenant(p, v % 3);
+        v /= 3;
         t = hole + strlen("{tenant}");
     }
     pat_text(p, t);
+}
+
+/* Returns how many variants the template t has: 3 per {tenant}, or 0
+ * when there are too many to try (more than HOLES_MAX). */
+static int variants(const char *t)
+{
+    int n = 1, holes = 0;
+
+    for (t = strstr(t, "{tenant}"); t != NULL; t = strstr(t + 1, "{tenant}")) {
+        if (++holes > HOLES_MAX) {
+            return 0;
+        }
+        n *= 3;
+    }
+    return n;
 }
 
 static bool sets_meet(const struct tok *a, const struct tok *b)
@@ -131,10 +178,10 @@ static bool pats_meet(const struct pat *a, const struct pat *b)
         i = stack[--top] / w;
         j = stack[top] % w;
         met = i == a->n && j == b->n;
-        if (i < a->n && a->t[i].star) {
+        if (i < a->n && (a->t[i].star || a->t[i].opt)) {
             PUSH(i + 1, j);
         }
-        if (j < b->n && b->t[j].star) {
+        if (j < b->n && (b->t[j].star || b->t[j].opt)) {
             PUSH(i, j + 1);
         }
         if (i < a->n && j < b->n && sets_meet(&a->t[i], &b->t[j])) {
@@ -151,7 +198,7 @@ static bool pats_meet(const struct pat *a, const struct pat *b)
  * folder inside them, 2 its lock, 3 and up its rotated names (with or
  * without "-N", plain, .zst, .gz, .zst.tmp, .gz.tmp). Returns false when
  * k is past the last kind. */
-static bool pat_kind(struct pat *p, const char *t, int k)
+static bool pat_kind(struct pat *p, const char *t, int v, int k)
 {
     static const char *const tails[] = {"", ".zst", ".gz", ".zst.tmp",
                                         ".gz.tmp"};
@@ -160,7 +207,7 @@ static bool pat_kind(struct pat *p, const char *t, int k)
     if (r >= 2 * (int)(sizeof(tails) / sizeof(tails[0]))) {
         return false;
     }
-    pat_template(p, t);
+    pat_template(p, t, v);
     if (k == 1) {
         pat_text(p, "/");
         pat_add(p, NULL, true, true);
@@ -184,30 +231,45 @@ static bool pat_kind(struct pat *p, const char *t, int k)
     return true;
 }
 
-/* Returns true when a's files meet b's pattern of some kind from first
- * on (first 0 alone: the same files). */
-static bool files_meet(const char *a, const char *b, int first, bool only)
+/* Returns true when a's files, in variant va, meet b's pattern of some
+ * kind from first on (first 0 alone: the same files), in any variant. */
+static bool variant_meets(const char *a, int va, const char *b, int first,
+                          bool only)
 {
     struct pat pa = {0}, pb = {0};
+    int k, vb, nb = variants(b);
     bool met = false;
-    int k;
 
-    pat_template(&pa, a);
-    for (k = first; !met && (k == first || !only); k++) {
-        pb.n = 0;
-        if (!pat_kind(&pb, b, k)) {
-            break;
+    pat_template(&pa, a, va);
+    for (vb = 0; vb < nb && !met; vb++) {
+        for (k = first; !met && (k == first || !only); k++) {
+            pb.n = 0;
+            if (!pat_kind(&pb, b, vb, k)) {
+                break;
+            }
+            met = pa.oom || pb.oom || pats_meet(&pa, &pb);
         }
-        met = pa.oom || pb.oom || pats_meet(&pa, &pb);
     }
     free(pa.t);
     free(pb.t);
     return met;
 }
 
+static bool files_meet(const char *a, const char *b, int first, bool only)
+{
+    int va, na = variants(a);
+    bool met = false;
+
+    for (va = 0; va < na && !met; va++) {
+        met = variant_meets(a, va, b, first, only);
+    }
+    return met;
+}
+
 enum tl__overlap tl__overlap_check(const char *a, const char *b)
 {
-    if (strlen(a) > TEMPLATE_MAX || strlen(b) > TEMPLATE_MAX) {
+    if (strlen(a) > TEMPLATE_MAX || strlen(b) > TEMPLATE_MAX ||
+        variants(a) == 0 || variants(b) == 0) {
         return strcmp(a, b) == 0 ? TL__OVERLAP_SAME : TL__OVERLAP_NONE;
     }
     if (files_meet(a, b, 0, true)) {
@@ -272,8 +334,9 @@ int tl__overlap_base(const char *base, char *out, size_t cap)
     if (len < 0 || (size_t)len >= sizeof(path)) {
         return -ENAMETOOLONG;
     }
-    collapse(path);
-    /* Resolves links in the longest prefix path[0..end) that exists. */
+    /* Resolves links, ".." after them included, in the longest prefix
+     * path[0..end) that exists, as the kernel will; the rest, which does
+     * not exist yet, is collapsed as text. */
     for (end = strlen(path);;) {
         saved = path[end];
         path[end] = '\0';

@@ -1,6 +1,6 @@
 /* Whether two file sinks can reach the same file. A sink's template is
  * its absolute base and path joined, with {tenant} standing for any
- * tenant id or folder name ("[A-Za-z0-9._-]+"). Two sinks overlap when
+ * tenant id or special folder name. Two sinks overlap when
  * one can write a file that the other writes, or that the other's
  * retention takes for its own (a rotated name, a lock, a compression
  * temporary), or that is inside a file of the other. */
@@ -15,8 +15,9 @@ enum tl__overlap {
     TL__OVERLAP_FOLDER,  /* one's path runs through the other's file */
 };
 
-/* Compares the templates a and b. Templates longer than 1024 bytes are
- * compared as plain text only. */
+/* Compares the templates a and b. {tenant} stands for a valid tenant
+ * id, "_system" or "_quarantine". Templates longer than 1024 bytes or
+ * with more than 3 {tenant} are compared as plain text only. */
 enum tl__overlap tl__overlap_check(const char *a, const char *b);
 
 /* Writes base (made absolute, with ".", ".." and "//" resolved, and

@@ -725,6 +725,7 @@ static int lock_rotated(const char *path, int *out)
 static bool cq_start(struct file_sink *f)
 {
     struct compress_queue *q = &f->cq;
+    int64_t quiet;
     struct stat st;
     int rc;
 
@@ -740,10 +741,14 @@ static bool cq_start(struct file_sink *f)
             }
             continue;
         }
-        if (tl__sys_now_ns(CLOCK_REALTIME) -
-                ((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec) <
-            QUIET_NS) {
-            break;
+        quiet = tl__sys_now_ns(CLOCK_REALTIME) -
+                ((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+        /* Written less than QUIET_NS ago: look again later, and go on to
+         * the next. A time further ahead than that means that the clock
+         * stepped back since, and counts as quiet. */
+        if (quiet > -QUIET_NS && quiet < QUIET_NS) {
+            q->items[0].not_before_ns = mono_ns() + (QUIET_NS - quiet);
+            continue;
         }
         rc = lock_rotated(path, &q->lock_fd);
         if (rc == 1) {
@@ -1135,7 +1140,9 @@ static int file_fd(struct file_sink *f, struct open_file *of)
         of->fd = fd;
         atomic_fetch_add(&f->base.stats->open_fds, 1);
         remember_identity(f, of, fd);
-        scan_once(f, of->key, build_path(f, of->key));
+        if (build_path(f, of->key) != NULL) {
+            scan_once(f, of->key, f->path.data);
+        }
     }
     return of->fd;
 }

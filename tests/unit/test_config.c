@@ -820,6 +820,10 @@ static void error_path_dotdot(void **state)
 static void error_path_empty_part(void **state)
 {
     (void)state;
+    check_path_error("\"./app.log\"",
+                     "path \"./app.log\" contains a \".\" component");
+    check_path_error("\"{tenant}/./app.log\"",
+                     "path \"{tenant}/./app.log\" contains a \".\"");
     check_path_error("a//b.log", "path \"a//b.log\" has an empty component");
     check_path_error("logs/", "path \"logs/\" has an empty component");
 }

@@ -1373,6 +1373,31 @@ static void total_bytes_waits(void **state)
     sink_close();
 }
 
+/* A rotated file whose mtime is an hour ahead (the clock stepped back
+ * since) is compressed, and does not hold up the files after it. */
+static void compress_future_mtime(void **state)
+{
+    static const char *const left[] = {
+        "acme/app.log.20260112T080000.000000Z",
+        "acme/app.log.20260112T090000.000000Z",
+    };
+    int64_t now = utc_ns(2026, 1, 12, 10, 0, 0);
+
+    (void)state;
+    file_make(left[0], "{\"msg\":\"l-1\"}\n", now + 3600 * NS);
+    file_make(left[1], "{\"msg\":\"l-2\"}\n", now - 3600 * NS);
+    clock_set(now, NS);
+    sink_open("    compress: zstd\n");
+    assert_int_equal(log_msg("acme", "m-1"), 0);
+    flush_until_idle();
+    tl__sinks_flush(&set);
+    flush_until_idle();
+    assert_int_equal(atomic_load(&stats.compressed), 2);
+    assert_false(exists(left[0]));
+    assert_false(exists(left[1]));
+    sink_close();
+}
+
 /* Plain rotated files left uncompressed for over 10 minutes (by
  * processes that exited first) count toward max_total_bytes with their
  * plain size, so they cannot fill the disk. */
@@ -1703,24 +1728,43 @@ static void fallback_stderr(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        TEST(time_daily_utc),       TEST(time_hourly),
-        TEST(time_local_spring),    TEST(time_local_gap),
-        TEST(time_local_fall),      TEST(time_local_repeat),
-        TEST(time_clock_back),      TEST(time_idle_flush),
-        TEST(time_empty_file),      TEST(time_first_open),
-        TEST(time_same_period),     TEST(retention_keep),
-        TEST(retention_age),        TEST(retention_bytes),
-        TEST(retention_decoys),     TEST(retention_shared_folder),
-        TEST(compress_zstd),        TEST(compress_gzip),
-        TEST(compress_none),        TEST(compress_queue),
-        TEST(compress_leftovers),   TEST(compress_retried),
-        TEST(rename_fails),         TEST(same_stamp_newest_kept),
-        TEST(emfile_closes_idle),   TEST(spool_fork_once),
-        TEST(total_bytes_waits),    TEST(total_bytes_old_plain),
-        TEST(clock_back_keeps_new), TEST(rename_retry_rate),
-        TEST(rename_fails_time),    TEST(spool_write_fails),
-        TEST(spool_open_fails),     TEST(spool_full),
-        TEST(spool_close_fails),    TEST(fallback_stderr),
+        TEST(time_daily_utc),
+        TEST(time_hourly),
+        TEST(time_local_spring),
+        TEST(time_local_gap),
+        TEST(time_local_fall),
+        TEST(time_local_repeat),
+        TEST(time_clock_back),
+        TEST(time_idle_flush),
+        TEST(time_empty_file),
+        TEST(time_first_open),
+        TEST(time_same_period),
+        TEST(retention_keep),
+        TEST(retention_age),
+        TEST(retention_bytes),
+        TEST(retention_decoys),
+        TEST(retention_shared_folder),
+        TEST(compress_zstd),
+        TEST(compress_gzip),
+        TEST(compress_none),
+        TEST(compress_queue),
+        TEST(compress_leftovers),
+        TEST(compress_retried),
+        TEST(rename_fails),
+        TEST(same_stamp_newest_kept),
+        TEST(emfile_closes_idle),
+        TEST(spool_fork_once),
+        TEST(total_bytes_waits),
+        TEST(total_bytes_old_plain),
+        TEST(compress_future_mtime),
+        TEST(clock_back_keeps_new),
+        TEST(rename_retry_rate),
+        TEST(rename_fails_time),
+        TEST(spool_write_fails),
+        TEST(spool_open_fails),
+        TEST(spool_full),
+        TEST(spool_close_fails),
+        TEST(fallback_stderr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
