@@ -91,7 +91,7 @@ daemon_start "$tmp/d.yaml" "$tmp/native.sock"
     --count 20000 --request-id d 2>>"$tmp/emit.err" ||
     fail "emit to tenantlogd failed: $(cat "$tmp/emit.err")"
 rotated=$(count_files "$tmp/d/t" 'app.log.*Z*')
-for _ in $(seq 100); do
+for _ in $(seq 600); do # up to 60 s, for slow (sanitizer) builds
     [ "$(count_files "$tmp/d/t" 'app.log.*Z.gz')" -ge "$rotated" ] && break
     sleep 0.1
 done
