@@ -152,13 +152,18 @@ static int enqueue(struct tl_logger *lg, struct tl__record *r)
     producer_enter(lg);
     result = TL_ECLOSED;
     if (atomic_load(&lg->state) == STATE_RUNNING) {
+        /* Counted before the push, so that the writer never counts the
+         * record written before it counts as enqueued. */
+        atomic_fetch_add(&counters.enqueued, 1);
         result =
             tl__queue_push(&lg->queue, (struct tl__item){TL__ITEM_RECORD, r},
                            lg->cfg->queue_block);
+        if (result != 0) {
+            atomic_fetch_sub(&counters.enqueued, 1);
+        }
     }
     producer_leave(lg);
     if (result == 0) {
-        atomic_fetch_add(&counters.enqueued, 1);
         return 0;
     }
     if (result == TL_EFULL) {

@@ -17,8 +17,9 @@
 #define TENANT_FIRST                                                           \
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 #define TENANT_CHARS TENANT_FIRST "._-"
-/* Templates with more {tenant} than this are compared as text only. */
-#define HOLES_MAX 3
+/* Templates with more {tenant} than this are compared as text only:
+ * each one multiplies the patterns to try by 3. */
+#define HOLES_MAX 2
 
 /* One position of a pattern: a set of bytes, taken once, or at most
  * once (opt), or any number of times (star) including none. */

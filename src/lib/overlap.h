@@ -17,7 +17,7 @@ enum tl__overlap {
 
 /* Compares the templates a and b. {tenant} stands for a valid tenant
  * id, "_system" or "_quarantine". Templates longer than 1024 bytes or
- * with more than 3 {tenant} are compared as plain text only. */
+ * with more than 2 {tenant} are compared as plain text only. */
 enum tl__overlap tl__overlap_check(const char *a, const char *b);
 
 /* Writes base (made absolute, with ".", ".." and "//" resolved, and
