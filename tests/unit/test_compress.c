@@ -45,8 +45,8 @@ static bool tmp_after_error;
 
 /* ---- files ---- */
 
-/* Returns the Loghub folder: $TL_DATA, or ../shared/data/loghub beside
- * the source folder, which is three levels above this file. */
+/* Returns the Loghub folder: $TL_DATA, or the shared data folder beside
+ * the repository, which is three levels above this file. */
 static void data_dir(char *buf, size_t len)
 {
     const char *env = getenv("TL_DATA");
