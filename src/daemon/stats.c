@@ -86,7 +86,7 @@ static void sink_counters(const struct tl__daemon *d, counter_fn fn, void *user,
     fn(user, "sink_truncations", atomic_load(&s->truncations));
     sink_errors(s, fn, user, key);
     for (i = 0; i < TL__ERRNO_SLOTS; i++) {
-        int err = atomic_load(&s->errno_keys[i]);
+        int err = (int)atomic_load(&s->errno_keys[i]);
 
         if (err == 0) {
             continue;

@@ -231,23 +231,38 @@ static int64_t stamp_us(const char *s)
     return stamp_seconds(s) * 1000000 + (int64_t)digits_at(s + 16, 6);
 }
 
+const char *tl__path_split(const char *path, char *dir, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash != NULL ? (size_t)(slash - path) : 0;
+
+    if (slash == NULL || len >= cap) {
+        return NULL; /* never "/" in place of a folder too long */
+    }
+    if (len == 0) {
+        snprintf(dir, cap, "/");
+    } else {
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+    }
+    return slash + 1;
+}
+
 /* Sets *newest to the time (microseconds since the epoch) of the newest
  * rotated file of path stamped at most AHEAD_MAX_US after now_us, or to
  * INT64_MIN when there is none. Returns 0 or a negated errno. */
 static int newest_rotation(const char *path, int64_t now_us, int64_t *newest)
 {
-    const char *slash = strrchr(path, '/');
     struct tl__rotated *list = NULL;
     char dir[PATH_MAX];
+    const char *base = tl__path_split(path, dir, sizeof(dir));
     size_t n = 0;
     int rc;
 
-    if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
+    if (base == NULL) {
         return -ENAMETOOLONG;
     }
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = '\0';
-    rc = tl__rotated_list(dir[0] != '\0' ? dir : "/", slash + 1, &list, &n);
+    rc = tl__rotated_list(dir, base, &list, &n);
     if (rc != 0) {
         return rc;
     }

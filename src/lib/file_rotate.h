@@ -42,6 +42,10 @@ void tl__rotated_free(struct tl__rotated *list, size_t n);
 /* Returns true when a and b are forms of one rotated file. */
 bool tl__rotated_same(const struct tl__rotated *a, const struct tl__rotated *b);
 
+/* Writes the folder of path to dir (cap bytes) and returns its last
+ * component, or NULL when path has no '/' or its folder does not fit. */
+const char *tl__path_split(const char *path, char *dir, size_t cap);
+
 /* Renames the file at path to its rotated name for the time now_ns
  * (CLOCK_REALTIME), adding "-N" when the name exists, and writes the new
  * path to to (cap bytes). Returns 0 or a negated errno. */

@@ -769,7 +769,7 @@ size_t tl_stats_errnos(int *errnos, uint64_t *counts, size_t max)
     size_t i, n = 0;
 
     for (i = 0; i < TL__ERRNO_SLOTS; i++) {
-        int key = atomic_load(&counters.sinks.errno_keys[i]);
+        int key = (int)atomic_load(&counters.sinks.errno_keys[i]);
 
         if (key == 0) {
             continue;

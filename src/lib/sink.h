@@ -52,7 +52,7 @@ struct tl__sink_stats {
     _Atomic uint64_t spool_depth;
     _Atomic uint64_t compressed;
     _Atomic uint64_t pruned;
-    _Atomic int errno_keys[TL__ERRNO_SLOTS];
+    _Atomic uint64_t errno_keys[TL__ERRNO_SLOTS]; /* an errno, 0 when free */
     _Atomic uint64_t errno_counts[TL__ERRNO_SLOTS];
     /* Sink names, appended once each and never changed: a reader takes
      * n_names with acquire order and reads names below it. */

@@ -67,6 +67,8 @@ struct open_file {
     ino_t ino;
     int64_t checked_ns;    /* CLOCK_MONOTONIC time of the last path check */
     bool dirty;            /* written since its last fsync */
+    bool torn_foreign;     /* torn seen in the file, maybe a write still in
+                              progress, not a write of ours cut short */
     uint64_t size;         /* bytes in the file: fstat at open plus writes */
     uint64_t retry_size;   /* after a failed rotation: size to try again at */
     int64_t lock_retry_ns; /* CLOCK_MONOTONIC: rotation lock busy until */
@@ -241,6 +243,23 @@ static char last_byte(struct file_sink *f, int fd, const char *path,
     }
     *size = st.st_size;
     return last;
+}
+
+/* Returns true when the file at path, read through a descriptor of its
+ * own, does not end with a newline; false when it cannot be read. */
+static bool ends_unterminated(struct file_sink *f, const char *path)
+{
+    off_t size;
+    bool torn;
+    int fd;
+
+    fd = tl__sys->open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
+    if (fd < 0) {
+        return false;
+    }
+    torn = last_byte(f, fd, path, &size) != '\n';
+    close_fd(f, fd, path);
+    return torn;
 }
 
 /* Returns true when the file at path does not end with a newline. The
@@ -466,6 +485,7 @@ static bool path_moved(struct file_sink *f, struct open_file *of)
      * cut short, so look again whether the file ends in a torn line. */
     if ((uint64_t)st.st_size != of->size) {
         of->torn = st.st_size > 0 && ends_torn(f, path);
+        of->torn_foreign = of->torn;
     }
     /* Other processes' writes count toward max_bytes too. */
     of->size = (uint64_t)st.st_size;
@@ -532,25 +552,6 @@ static bool time_due(struct file_sink *f, struct open_file *of)
 
 /* Retention */
 
-/* Splits path into its folder (written to dir, cap bytes) and returns
- * its last component. */
-static const char *split_path(const char *path, char *dir, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    size_t len = slash != NULL ? (size_t)(slash - path) : 0;
-
-    if (slash == NULL || len >= cap) {
-        return NULL; /* never "/" in place of a folder too long */
-    }
-    if (len == 0) {
-        snprintf(dir, cap, "/");
-    } else {
-        memcpy(dir, path, len);
-        dir[len] = '\0';
-    }
-    return slash + 1;
-}
-
 /* Returns true when dir/name is the source of the compression running. */
 static bool is_compressing(struct file_sink *f, const char *dir,
                            const char *name)
@@ -563,7 +564,7 @@ static bool is_compressing(struct file_sink *f, const char *dir,
         return false;
     }
     src = tl__compress_path(f->cq.job);
-    base = split_path(src, sdir, sizeof(sdir));
+    base = tl__path_split(src, sdir, sizeof(sdir));
     if (base == NULL) {
         return false;
     }
@@ -580,7 +581,7 @@ static bool is_compressing(struct file_sink *f, const char *dir,
 static void prune(struct file_sink *f, const char *path)
 {
     char dir[PATH_MAX], victim[PATH_MAX];
-    const char *base = split_path(path, dir, sizeof(dir));
+    const char *base = tl__path_split(path, dir, sizeof(dir));
     struct tl__rotated *list = NULL;
     size_t n = 0, i;
     int rc;
@@ -701,23 +702,37 @@ static void cq_end_job(struct file_sink *f)
     }
 }
 
-/* Locks the rotated file at path against other processes compressing it
- * too, into *out. Returns 1 when locked, 0 when another holds it or it is
- * gone, or a negated errno. */
-static int lock_rotated(const char *path, int *out)
+/* Opens path with flags and takes an exclusive flock(2) on it into *out,
+ * without waiting: the owner thread must not stall behind another
+ * process (tenantlogd serves every tenant from that thread). Returns 0,
+ * -EWOULDBLOCK when another process holds the lock, or a negated errno. */
+static int lock_open(const char *path, int flags, int *out)
 {
-    int fd = tl__sys->open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0), err;
+    int fd = tl__sys->open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0640), err;
 
     if (fd < 0) {
-        return errno == ENOENT ? 0 : -errno;
+        return -errno;
     }
     if (tl__sys->flock(fd, LOCK_EX | LOCK_NB) != 0) {
         err = errno;
         tl__sys->close(fd);
-        return err == EWOULDBLOCK ? 0 : -err;
+        return -err;
     }
     *out = fd;
-    return 1;
+    return 0;
+}
+
+/* Locks the rotated file at path against other processes compressing it
+ * too, into *out. Returns 1 when locked, 0 when another process holds it
+ * or it is gone, or a negated errno. */
+static int lock_rotated(const char *path, int *out)
+{
+    int rc = lock_open(path, O_RDONLY, out);
+
+    if (rc == -ENOENT || rc == -EWOULDBLOCK) {
+        return 0;
+    }
+    return rc == 0 ? 1 : rc;
 }
 
 /* Starts compressing the oldest queued file once it has been quiet for
@@ -924,7 +939,7 @@ static void scan_group(struct file_sink *f, const char *dir, size_t act_len,
 static void scan_once(struct file_sink *f, const char *key, const char *path)
 {
     char dir[PATH_MAX];
-    const char *base = split_path(path, dir, sizeof(dir));
+    const char *base = tl__path_split(path, dir, sizeof(dir));
     struct tl__rotated *list = NULL;
     size_t n = 0, first, end;
     int rc;
@@ -951,30 +966,16 @@ static void scan_once(struct file_sink *f, const char *key, const char *path)
 
 /* Rotation */
 
-/* Opens "<path>.lock" and takes an exclusive flock(2) on it. */
+/* Takes the rotation lock of path: a flock on "<path>.lock". */
 static int lock_path(const char *path, int *out)
 {
     char name[PATH_MAX];
-    int fd, len, err;
+    int len = snprintf(name, sizeof(name), "%s.lock", path);
 
-    len = snprintf(name, sizeof(name), "%s.lock", path);
     if (len < 0 || (size_t)len >= sizeof(name)) {
         return -ENAMETOOLONG;
     }
-    fd = tl__sys->open(name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-    if (fd < 0) {
-        return -errno;
-    }
-    /* Never waits: another process that holds the lock is rotating, and
-     * the owner thread must not stall behind it (tenantlogd serves every
-     * tenant from that thread). */
-    if (tl__sys->flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        err = errno;
-        tl__sys->close(fd);
-        return -err;
-    }
-    *out = fd;
-    return 0;
+    return lock_open(name, O_WRONLY | O_CREAT, out);
 }
 
 /* Renames the file at path aside when it is still the one of has open,
@@ -1138,6 +1139,7 @@ static int file_fd(struct file_sink *f, struct open_file *of)
             return fd;
         }
         of->fd = fd;
+        of->torn_foreign = of->torn;
         atomic_fetch_add(&f->base.stats->open_fds, 1);
         remember_identity(f, of, fd);
         if (build_path(f, of->key) != NULL) {
@@ -1161,6 +1163,11 @@ static int write_line(struct file_sink *f, struct open_file *of,
     if (fd < 0) {
         return fd;
     }
+    /* A torn line seen by looking at the file may be another process's
+     * write still in progress: look again right before this one. */
+    if (of->torn && of->torn_foreign && build_path(f, of->key) != NULL) {
+        of->torn = ends_unterminated(f, f->path.data);
+    }
     p = data;
     total = len;
     if (of->torn) {
@@ -1183,6 +1190,7 @@ static int write_line(struct file_sink *f, struct open_file *of,
             int err = n < 0 ? errno : EIO; /* 0 would loop forever */
 
             of->torn = of->torn || left < total;
+            of->torn_foreign = false;
             /* Reopen by path on the next record: the file may be gone. */
             file_close(f, of);
             file_failed(f, of, TL__OP_WRITE, err);
@@ -1192,6 +1200,7 @@ static int write_line(struct file_sink *f, struct open_file *of,
         left -= (size_t)n;
     }
     of->torn = false;
+    of->torn_foreign = false;
     of->dirty = true;
     of->size += total;
     file_recovered(f, of);

@@ -121,22 +121,6 @@ static bool count_key(_Atomic uint64_t *keys, _Atomic uint64_t *counts,
     return false;
 }
 
-static void count_errno(struct tl__sink_stats *stats, int err)
-{
-    int i, expected;
-
-    for (i = 0; i < TL__ERRNO_SLOTS; i++) {
-        expected = 0;
-        if (atomic_load(&stats->errno_keys[i]) == err ||
-            atomic_compare_exchange_strong(&stats->errno_keys[i], &expected,
-                                           err) ||
-            expected == err) {
-            atomic_fetch_add(&stats->errno_counts[i], 1);
-            return;
-        }
-    }
-}
-
 /* Returns the index of name in stats->names, appending it when new, or
  * -1 when the table is full. Only the owner of the set calls this. */
 static int name_index(struct tl__sink_stats *stats, const char *name)
@@ -257,7 +241,8 @@ void tl__sink_fail(struct tl__sink *s, enum tl__sink_op op, int err,
         err = -err;
     }
     atomic_fetch_add(&st->write_errors, 1);
-    count_errno(st, err);
+    (void)count_key(st->errno_keys, st->errno_counts, TL__ERRNO_SLOTS,
+                    (uint64_t)err);
     key = (uint64_t)(s->name_index + 1) << 40 | (uint64_t)op << 32 |
           (uint32_t)err;
     if (s->name_index < 0 ||
