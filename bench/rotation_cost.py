@@ -2,10 +2,10 @@
 """Measure what rotation and compression cost the writer.
 
 `tenantlog emit` writes COUNT numbered records through the library as
-fast as it can, to a file sink configured four ways: no rotation;
-rotation every 16 MiB without compression; with zstd; with gzip. The
-four runs alternate, ROUNDS times, so that load from other work on the
-machine spreads over all of them. For each it reports the median wall
+fast as it can, to a file sink configured four ways. These are no
+rotation, rotation every 16 MiB without compression, with zstd, and with
+gzip. The four runs alternate, ROUNDS times, so that load from other
+work on the machine spreads over all of them. For each it reports the median wall
 time, its ratio to the run without rotation, and the files rotated and
 compressed by the time emit exited.
 

@@ -14,8 +14,8 @@
 #define SUFFIX_DIGITS_MAX 9
 #define SUFFIX_MAX 1000
 /* How far ahead of the clock the newest rotated file's stamp may be for
- * a rotation to follow it (a clock stepped back); further is an error of
- * the clock that stamped it. */
+ * a rotation to follow it, as after a clock stepped back. A stamp further
+ * ahead is taken for the error of a wrong clock. */
 #define AHEAD_MAX_US 86400000000LL
 /* How long a rotated file may wait for compression before it counts
  * toward max_total_bytes with its plain size. */
@@ -279,12 +279,11 @@ static int newest_rotation(const char *path, int64_t now_us, int64_t *newest)
     return 0;
 }
 
-/* Renames path to its rotated name. The stamp is the rotation time, or
- * 1 us after the newest rotated file when the clock shows an earlier time
- * by at most AHEAD_MAX_US (it stepped back, or is coarse), so that names
- * sort in the order of the rotations and retention by count keeps the
- * newest. A file stamped further ahead is taken for a clock error, and
- * the clock is used. */
+/* Renames path to its rotated name. The stamp is the rotation time. When
+ * the newest rotated file's stamp is no earlier, but at most AHEAD_MAX_US
+ * ahead (the clock stepped back, or is coarse), the stamp is 1 us after
+ * it instead. So names sort in the order of the rotations, and retention
+ * by count keeps the newest. */
 int tl__rotate_aside(const char *path, int64_t now_ns, char *to, size_t cap)
 {
     int64_t newest, t = now_ns / 1000;

@@ -31,9 +31,9 @@ struct tl__rotated {
 int tl__rotated_parse(const char *name, const char *base,
                       struct tl__rotated *out);
 
-/* Lists the rotated files of base in folder dir, oldest first (by stamp
- * and index; an original before its compressed form, which comes before
- * its temporary). Returns 0 or a negated errno. */
+/* Lists the rotated files of base in folder dir, oldest first: by stamp
+ * and index, then the original, its compressed form and its temporary.
+ * Returns 0 or a negated errno. */
 int tl__rotated_list(const char *dir, const char *base,
                      struct tl__rotated **out, size_t *n);
 

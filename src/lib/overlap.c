@@ -1,7 +1,7 @@
 /* Whether two file sinks can reach the same file (see overlap.h). Each
- * template and each name derived from it becomes a pattern of character
- * sets, some repeatable; two patterns meet when one string matches both,
- * which a walk over pairs of pattern positions decides. */
+ * template, and each name derived from it, becomes a pattern of character
+ * sets. Two patterns meet when one string matches both, which a walk over
+ * pairs of pattern positions decides. */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -335,9 +335,9 @@ int tl__overlap_base(const char *base, char *out, size_t cap)
     if (len < 0 || (size_t)len >= sizeof(path)) {
         return -ENAMETOOLONG;
     }
-    /* Resolves links, ".." after them included, in the longest prefix
-     * path[0..end) that exists, as the kernel will; the rest, which does
-     * not exist yet, is collapsed as text. */
+    /* Resolves links in the longest prefix path[0..end) that exists, ".."
+     * after a link included, as the kernel will. The rest does not exist
+     * yet, so it is collapsed as text. */
     for (end = strlen(path);;) {
         saved = path[end];
         path[end] = '\0';

@@ -13,9 +13,9 @@
  *   hourly: each instant where the clock (UTC or local) shows minute 0;
  *   daily:  each instant where it shows at_min minutes after midnight.
  * In local time, a daily time that a spring-forward gap skips falls at
- * the end of the gap; a time that a fall-back repeats falls once, at its
- * first occurrence. Returns INT64_MAX (no boundary) for
- * TL__ROTATE_NONE; at_min is taken modulo a day.
+ * the end of the gap. A time that a fall-back repeats falls once, at its
+ * first occurrence. Returns INT64_MAX (no boundary) for TL__ROTATE_NONE.
+ * at_min is taken modulo a day.
  */
 int64_t tl__rotate_next(enum tl__rotate_every every, int at_min, bool utc,
                         int64_t t);

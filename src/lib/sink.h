@@ -16,7 +16,7 @@
 #define TL__SINK_NAMES_MAX 16
 #define TL__SINK_ERR_SLOTS 256
 
-/* What a sink was doing when a system call failed. */
+/* The operation of a sink during which a system call failed. */
 enum tl__sink_op {
     TL__OP_OPEN = 1,
     TL__OP_WRITE,

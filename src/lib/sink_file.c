@@ -246,7 +246,8 @@ static char last_byte(struct file_sink *f, int fd, const char *path,
 }
 
 /* Returns true when the file at path, read through a descriptor of its
- * own, does not end with a newline; false when it cannot be read. */
+ * own, does not end with a newline. A file that cannot be read counts as
+ * ending with one. */
 static bool ends_unterminated(struct file_sink *f, const char *path)
 {
     off_t size;
@@ -867,7 +868,7 @@ static bool scanned_grow(struct file_sink *f)
     return true;
 }
 
-/* Returns true the first time it sees key, remembering it. */
+/* Returns true the first time it is called with key, and records key. */
 static bool first_use(struct file_sink *f, const char *key)
 {
     char **slot;
@@ -909,7 +910,13 @@ static void scan_group(struct file_sink *f, const char *dir, size_t act_len,
     for (i = first; i < end; i++) {
         const struct tl__rotated *r = &list[i];
 
-        *(r->tmp ? &tmp : r->comp != TL__COMPRESS_NONE ? &done : &orig) = r;
+        if (r->tmp) {
+            tmp = r;
+        } else if (r->comp != TL__COMPRESS_NONE) {
+            done = r;
+        } else {
+            orig = r;
+        }
     }
     if ((orig != NULL && !join(path, sizeof(path), dir, orig->name)) ||
         (tmp != NULL && !join(other, sizeof(other), dir, tmp->name))) {
@@ -1340,7 +1347,7 @@ static void file_reopen(struct tl__sink *s)
     }
 }
 
-/* In a fork() child: forgets the parent's compressions and spooled
+/* In a fork() child: drops the parent's compressions and spooled
  * records. The parent finishes them; counted here, they would be written
  * or compressed twice. */
 static void file_after_fork(struct tl__sink *s)

@@ -102,7 +102,7 @@ const char *tl__sink_op_name(enum tl__sink_op op)
 }
 
 /* Adds one to the slot of key in keys/counts, claiming a free one.
- * Returns false when every slot holds another key. */
+ * Returns false when every slot contains another key. */
 static bool count_key(_Atomic uint64_t *keys, _Atomic uint64_t *counts,
                       size_t n, uint64_t key)
 {

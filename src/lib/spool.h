@@ -1,7 +1,7 @@
-/* A bounded in-memory spool of formatted records. A file sink keeps one
- * queue per open file, in arrival order, while that file fails, and
- * writes it when the file recovers; one budget bounds all the queues of
- * the sink. Only the sink's owner thread touches it. */
+/* A bounded in-memory spool of formatted records. While a file fails, a
+ * file sink keeps its records in a queue per file, in arrival order, and
+ * writes them when the file recovers. One budget bounds all the queues of
+ * a sink. Only the sink's owner thread touches it. */
 #ifndef TL_LIB_SPOOL_H
 #define TL_LIB_SPOOL_H
 

@@ -98,9 +98,9 @@ struct tally {
     unsigned long unknown; /* lines and fragments that match no record */
 };
 
-/* What a run does: fail the calls numbered [from, to] of the main phase
- * (from 0: none) with errno err, then recover, or close at once while
- * the fault lasts. */
+/* The plan of one run: the calls numbered [from, to] of the main phase
+ * (from 0: none) fail with errno err, then the sink recovers, or closes
+ * at once while the fault lasts. */
 struct plan {
     int err;
     enum tl__fallback mode;

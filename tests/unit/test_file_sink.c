@@ -1504,7 +1504,7 @@ static void rename_fails_time(void **state)
  * without a system call in between, and once the fault is lifted a
  * flush writes them in order before newer records. Nothing reaches
  * stderr. */
-/* A fork() child forgets the parent's spool: after both have written,
+/* A fork() child drops the parent's spool: after both have written,
  * each spooled record is in the file once, written by the parent. */
 static void spool_fork_once(void **state)
 {
